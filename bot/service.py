@@ -1,0 +1,759 @@
+"""The workflow of a change request: preview, approve, execute, close, reconcile.
+
+The service meets the three edges here: the ECS gateway, the request store and the
+notifier that posts to Slack. It knows no Slack types; what the person who acted
+should read privately comes back as a return value or a UserError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from bot import attributes, policy, risks
+from bot.ecs import EcsError, EcsGateway
+from bot.model import (
+    AuditEvent,
+    ChangeRequest,
+    Command,
+    DryRun,
+    EventKind,
+    ImageSnapshot,
+    Outcome,
+    Preflight,
+    State,
+    Verb,
+    WriteResult,
+)
+from bot.policy import Directory, Policy
+from bot.store import RequestStore
+from bot.text import esc
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class UserError(Exception):
+    """Something the person who acted must read; nothing was changed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DeliveryError(Exception):
+    """Slack would not take a message (e.g. the bot is not in the channel)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Notifier(Protocol):
+    """Where a request's messages go (Slack in production)."""
+
+    def publish(self, request: ChangeRequest) -> str: ...
+
+    def refresh(self, request: ChangeRequest) -> None: ...
+
+    def reply(self, request: ChangeRequest, kind: EventKind, actor: str) -> None: ...
+
+    def announce(self, channel: str, request: ChangeRequest) -> None: ...
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A preview: posted in the channel, or (blocked) shown to the requester alone."""
+
+    request: ChangeRequest
+    posted: bool
+
+
+@dataclass(frozen=True)
+class ImageView:
+    image: ImageSnapshot
+    family_resolves_to: str
+
+
+@dataclass(frozen=True)
+class FamilyView:
+    family: str
+    region: str
+    images: list[ImageSnapshot]
+    resolves_to: str
+
+
+ACTIONS = ("apply", "approve", "cancel", "revert")
+
+
+class Service:
+    """Opens, approves, executes and closes change requests."""
+
+    def __init__(
+        self,
+        *,
+        gateway: EcsGateway,
+        store: RequestStore,
+        policy: Policy,
+        directory: Directory,
+        notifier: Notifier,
+        clock: Callable[[], float] = time.time,
+        workers: int = 64,
+    ) -> None:
+        self.gateway = gateway
+        self.store = store
+        self.policy = policy
+        self.directory = directory
+        self.notifier = notifier
+        self.clock = clock
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="imagebot-ecs")
+        self._executing = 0
+        self._idle = threading.Condition()
+        self._closing = False
+
+    # -- reads ---------------------------------------------------------------
+
+    def show(self, command: Command) -> ImageView:
+        image = self._read(lambda: self.gateway.image(command.region, command.image_id))
+        resolves_to = ""
+        if image.family:
+            found = self._read(
+                lambda: self.gateway.resolve_family(command.region, image.family)
+            )
+            resolves_to = found.image_id if found else ""
+        return ImageView(image, resolves_to)
+
+    def family(self, command: Command) -> FamilyView:
+        region, family = command.region, command.family
+        listing = self._pool.submit(
+            self.gateway.family_images, region, family, ("Available", "Deprecated")
+        )
+        resolved = self._pool.submit(self.gateway.resolve_family, region, family)
+        images = self._wait(listing)
+        current = self._wait(resolved)
+        return FamilyView(family, region, images, current.image_id if current else "")
+
+    def history(self, image_id: str = "", limit: int = 15) -> list[AuditEvent]:
+        return self.store.events(
+            image_id=image_id or None, limit=limit, newest_first=True
+        )
+
+    def pending(self) -> list[ChangeRequest]:
+        return [r for r in self.store.open_requests() if r.state is State.PREVIEWED]
+
+    # -- opening a request ---------------------------------------------------
+
+    def request_change(
+        self, command: Command, user: str, channel: str, *, revert_of: str = ""
+    ) -> Preview:
+        """Read the image, dry-run the change and post the preview."""
+        self._refuse_when_closing()
+        self._check(policy.may_request(self.policy, user, self.directory))
+        if command.incident:
+            self._check_break_glass(user, command)
+
+        facts = self._preflight(command)
+        before = attributes.read(facts.image, command.changes)
+        after = {k: v for k, v in command.changes.items() if before[k] != v}
+        if not after:
+            raise UserError(_no_change_text(facts.image, command.changes))
+        request = self._new_request(command, user, channel, facts, after, revert_of)
+        self._record(EventKind.REQUESTED, request, user)
+
+        if request.blocked:
+            self._record(EventKind.PREVIEWED, request, user, detail="blocked")
+            log.info(
+                "request %s by %s for %s blocked", request.id, user, request.image_id
+            )
+            return Preview(request, posted=False)
+
+        self.store.add(request)
+        try:
+            ts = self.notifier.publish(request)
+        except DeliveryError as error:
+            self.store.transition(
+                request.id,
+                {State.PREVIEWED},
+                State.CANCELLED,
+                close_reason=error.reason,
+            )
+            raise UserError(_delivery_text(error.reason)) from None
+        posted = self.store.update(
+            request.id, lambda r: dataclasses.replace(r, root_ts=ts)
+        )
+        self._record(EventKind.PREVIEWED, request, user)
+        log.info(
+            "request %s by %s for %s in %s previewed (approvals %d)",
+            request.id,
+            user,
+            request.image_id,
+            request.region,
+            request.approvals_required,
+        )
+        return Preview(posted or request, posted=True)
+
+    def _check_break_glass(self, user: str, command: Command) -> None:
+        decision = policy.may_break_glass(self.policy, user, self.directory)
+        if not decision.allowed:
+            raise UserError(decision.reason)
+        if self.policy.require_incident_reason and not command.reason:
+            raise UserError(
+                f'A break-glass change needs a reason: add reason="…" next to '
+                f"incident={command.incident}."
+            )
+
+    def _preflight(self, command: Command) -> Preflight:
+        """Read everything the risks need; independent calls run concurrently."""
+        region, image_id, changes = command.region, command.image_id, command.changes
+        gw = self.gateway
+        image_f = self._pool.submit(gw.image, region, image_id)
+        dry_f = self._pool.submit(gw.dry_run, region, image_id, changes)
+        deprecating = changes.get("status") == "Deprecated"
+        shares_f = self._maybe(deprecating, gw.shared_with, region, image_id)
+        instances_f = self._maybe(
+            "boot-mode" in changes, gw.instances_using, region, image_id
+        )
+
+        image = self._wait(image_f)
+        family_f = resolve_f = None
+        if image.family and ("status" in changes or "family" in changes):
+            family_f = self._pool.submit(gw.family_images, region, image.family)
+            resolve_f = self._pool.submit(gw.resolve_family, region, image.family)
+        resolved = self._wait(resolve_f) if resolve_f else None
+        family: list[ImageSnapshot] = self._wait(family_f) if family_f else []
+        shares: list[str] = self._wait(shares_f) if shares_f else []
+        instances: list[str] = self._wait(instances_f) if instances_f else []
+        return Preflight(
+            image=image,
+            family_available=tuple(family),
+            family_resolves_to=resolved.image_id if resolved else "",
+            shared_with=tuple(shares),
+            instances=tuple(instances),
+            dry_run=self._dry_run_result(dry_f),
+        )
+
+    def _dry_run_result(self, future: Future[DryRun]) -> DryRun:
+        try:
+            return future.result()
+        except EcsError as error:
+            return DryRun(passed=False, code=error.code, message=error.message)
+
+    def _new_request(
+        self,
+        command: Command,
+        user: str,
+        channel: str,
+        facts: Preflight,
+        after: dict[str, str],
+        revert_of: str,
+    ) -> ChangeRequest:
+        found = risks.assess(after, facts)
+        risky = risks.is_risky(found, after)
+        break_glass = bool(command.incident)
+        now = self.clock()
+        return ChangeRequest(
+            id="r" + secrets.token_hex(8),
+            requester=user,
+            channel=channel,
+            region=command.region,
+            image_id=facts.image.image_id,
+            before=attributes.read(facts.image, after),
+            after=after,
+            snapshot=facts.image.to_dict(),
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.policy.ttl_seconds,
+            risks=found,
+            dry_run=facts.dry_run,
+            reason=command.reason,
+            incident=command.incident,
+            break_glass=break_glass,
+            approvals_required=(
+                0 if break_glass else policy.approvals_needed(self.policy, risky=risky)
+            ),
+            approvers=list(policy.approvers_for(self.policy, risky=risky)),
+            revert_of=revert_of,
+        )
+
+    # -- clicks --------------------------------------------------------------
+
+    def click(self, request_id: str, action: str, user: str) -> str:
+        """Handle a button; returns what the clicker alone should read, or ""."""
+        if action not in ACTIONS:
+            return "That button is not one of imagebot's."
+        request = self.store.get(request_id)
+        if request is None:
+            log.warning("click %s by %s names no request %r", action, user, request_id)
+            return "That request no longer exists; nothing was changed."
+        if action == "revert":
+            return self._revert(request, user)
+        request = self._expire_if_overdue(request)
+        if request.state is not State.PREVIEWED:
+            return _closed_text(request)
+        if action == "cancel":
+            return self._cancel(request, user)
+        if action == "approve":
+            return self._approve(request, user)
+        return self._apply(request, user)
+
+    def _apply(self, request: ChangeRequest, user: str) -> str:
+        if user != request.requester:
+            who = f"<@{request.requester}>"
+            if request.approvals_required:
+                return f"Only {who} can confirm this request; approvers use Approve."
+            return f"Only {who}, who asked for this change, can apply it."
+        if request.blocked:
+            return "This change is blocked; see the problems listed in the request."
+        self._check(policy.may_request(self.policy, user, self.directory))
+        if request.break_glass:
+            self._check(policy.may_break_glass(self.policy, user, self.directory))
+        if request.approvals_missing:
+            return (
+                f"This change still needs {request.approvals_missing} approval(s) "
+                f"from {policy.mentions(request.approvers) or 'anyone but you'}; it "
+                "runs as soon as the last approval arrives."
+            )
+        return self._execute(request, user)
+
+    def _approve(self, request: ChangeRequest, user: str) -> str:
+        risky = risks.is_risky(request.risks, request.after)
+        decision = policy.may_approve(
+            self.policy,
+            user,
+            requester=request.requester,
+            risky=risky,
+            directory=self.directory,
+            already=request.approvals,
+        )
+        if not decision.allowed:
+            return decision.reason
+
+        def add(current: ChangeRequest) -> ChangeRequest | None:
+            if current.state is not State.PREVIEWED or user in current.approvals:
+                return None
+            if not current.approvals_missing:
+                return None
+            approvals = [*current.approvals, user]
+            return dataclasses.replace(
+                current, approvals=approvals, updated_at=self.clock()
+            )
+
+        approved = self.store.update(request.id, add)
+        if approved is None:
+            latest = self.store.get(request.id) or request
+            if latest.state is not State.PREVIEWED:
+                return _closed_text(latest)
+            if user in latest.approvals:
+                return "You already approved this request."
+            return "This request already has all the approvals it needs."
+        self._record(EventKind.APPROVED, approved, user)
+        log.info(
+            "request %s approved by %s (%d missing)",
+            approved.id,
+            user,
+            approved.approvals_missing,
+        )
+        self.notifier.reply(approved, EventKind.APPROVED, user)
+        if approved.approvals_missing:
+            self.notifier.refresh(approved)
+            return ""
+        return self._execute(approved, user)
+
+    def _cancel(self, request: ChangeRequest, user: str) -> str:
+        if user != request.requester:
+            return (
+                f"Only <@{request.requester}> can cancel this request; approvers can "
+                "Reject it instead."
+            )
+        return self._close(request, user, State.CANCELLED, EventKind.CANCELLED, "")
+
+    def reject(self, request_id: str, user: str, reason: str) -> str:
+        """Close a request on an approver's word, with their reason."""
+        request = self.store.get(request_id)
+        if request is None:
+            return "That request no longer exists; nothing was changed."
+        request = self._expire_if_overdue(request)
+        if request.state is not State.PREVIEWED:
+            return _closed_text(request)
+        decision = self.may_reject(request, user)
+        if not decision.allowed:
+            return decision.reason
+        return self._close(request, user, State.REJECTED, EventKind.REJECTED, reason)
+
+    def may_reject(self, request: ChangeRequest, user: str) -> policy.Decision:
+        if user == request.requester:
+            return policy.Decision(False, "Use Cancel to withdraw your own request.")
+        risky = risks.is_risky(request.risks, request.after)
+        return policy.may_approve(
+            self.policy,
+            user,
+            requester=request.requester,
+            risky=risky,
+            directory=self.directory,
+        )
+
+    def request(self, request_id: str) -> ChangeRequest | None:
+        return self.store.get(request_id)
+
+    def _close(
+        self,
+        request: ChangeRequest,
+        user: str,
+        state: State,
+        kind: EventKind,
+        reason: str,
+    ) -> str:
+        closed = self.store.transition(
+            request.id,
+            {State.PREVIEWED},
+            state,
+            closed_by=user,
+            close_reason=reason,
+            updated_at=self.clock(),
+        )
+        if closed is None:
+            return _closed_text(self.store.get(request.id) or request)
+        self._record(kind, closed, user, detail=reason)
+        log.info("request %s %s by %s", closed.id, state.value, user)
+        self.notifier.refresh(closed)
+        self.notifier.reply(closed, kind, user)
+        return ""
+
+    # -- execution -----------------------------------------------------------
+
+    def _execute(self, request: ChangeRequest, user: str) -> str:
+        """PREVIEWED → EXECUTING exactly once, then the one real write."""
+        with self._idle:
+            if self._closing:
+                return "imagebot is restarting; press the button again in a minute."
+            self._executing += 1
+        try:
+            return self._execute_claimed(request, user)
+        finally:
+            with self._idle:
+                self._executing -= 1
+                self._idle.notify_all()
+
+    def _execute_claimed(self, request: ChangeRequest, user: str) -> str:
+        running = self.store.transition(
+            request.id,
+            {State.PREVIEWED},
+            State.EXECUTING,
+            closed_by=user,
+            updated_at=self.clock(),
+        )
+        if running is None:
+            return _closed_text(self.store.get(request.id) or request)
+        log.info(
+            "request %s executing for %s on %s", running.id, user, running.image_id
+        )
+        self.notifier.refresh(running)
+
+        changed = self._changed_since_preview(running)
+        if changed:
+            return self._finish(
+                running,
+                user,
+                WriteResult(Outcome.FAILED, code="ImageChanged", message=changed),
+            )
+        result = self.gateway.modify(running.region, running.image_id, running.after)
+        if result.outcome is Outcome.UNKNOWN:
+            result = self._reconcile_write(running, result)
+        return self._finish(running, user, result)
+
+    def _changed_since_preview(self, request: ChangeRequest) -> str:
+        try:
+            now = self.gateway.image(request.region, request.image_id)
+        except EcsError as error:
+            return (
+                f"Could not read {request.image_id} again before applying: "
+                f"{error.message}"
+            )
+        then = attributes.read(request.image)
+        current = attributes.read(now)
+        moved = [k for k in attributes.ordered(then) if then[k] != current[k]]
+        if now.status != request.image.status and "status" not in moved:
+            moved.append("status")
+        if not moved:
+            return ""
+        shown = ", ".join(
+            f"{attributes.get(k).label} {_shown(then[k])} → {_shown(current[k])}"
+            for k in moved
+        )
+        return (
+            f"{request.image_id} changed since the preview ({shown}), so the approval "
+            "no longer matches what was shown. Nothing was applied; run the command "
+            "again for a fresh preview."
+        )
+
+    def _reconcile_write(
+        self, request: ChangeRequest, result: WriteResult
+    ) -> WriteResult:
+        """After a timeout or 5xx, read the image to learn whether the write landed."""
+        try:
+            image = self.gateway.image(request.region, request.image_id)
+        except EcsError:
+            return result
+        current = attributes.read(image, request.after)
+        if current == request.after:
+            return WriteResult(Outcome.SUCCEEDED, result.ecs_request_id, "", "")
+        if current == request.before:
+            return WriteResult(
+                Outcome.FAILED,
+                result.ecs_request_id,
+                result.code or "NotApplied",
+                "ECS did not answer in time, and a fresh read shows the change did "
+                "not land. Nothing was applied; run the command again.",
+            )
+        return result
+
+    def _finish(self, request: ChangeRequest, user: str, result: WriteResult) -> str:
+        state = State(result.outcome.value)
+        after_state = dict(request.snapshot)
+        if state is State.SUCCEEDED:
+            for key, value in request.after.items():
+                after_state[attributes.get(key).snapshot_field] = value
+        done = self.store.transition(
+            request.id,
+            {State.EXECUTING},
+            state,
+            ecs_request_id=result.ecs_request_id,
+            error_code=result.code,
+            error_message=result.message,
+            result_snapshot=after_state if state is State.SUCCEEDED else {},
+            updated_at=self.clock(),
+        )
+        if done is None:
+            return ""
+        kind = {
+            State.SUCCEEDED: EventKind.APPLIED,
+            State.FAILED: EventKind.FAILED,
+        }.get(state, EventKind.UNKNOWN)
+        self._record(kind, done, user, detail=result.code)
+        log.info(
+            "request %s %s for %s on %s in %s (ecs request %s, code %s)",
+            done.id,
+            state.value,
+            user,
+            done.image_id,
+            done.region,
+            done.ecs_request_id or "-",
+            result.code or "-",
+        )
+        if done.break_glass and state is State.SUCCEEDED:
+            self._record(EventKind.BREAK_GLASS, done, user, detail=done.incident)
+            if self.policy.announce_channel:
+                self.notifier.announce(self.policy.announce_channel, done)
+        self.notifier.refresh(done)
+        self.notifier.reply(done, kind, user)
+        return ""
+
+    # -- revert, expiry, start-up --------------------------------------------
+
+    def _revert(self, request: ChangeRequest, user: str) -> str:
+        if request.state is not State.SUCCEEDED:
+            return "Only an applied change can be reverted."
+        restorable = {k: v for k, v in request.before.items() if v}
+        if not restorable:
+            return (
+                "There is nothing ECS can put back: the previous values were empty, "
+                "and ECS cannot clear an attribute."
+            )
+        command = Command(
+            verb=Verb.SET,
+            image_id=request.image_id,
+            region=request.region,
+            changes=restorable,
+            reason=f"revert of {request.id}",
+        )
+        try:
+            preview = self.request_change(
+                command, user, request.channel, revert_of=request.id
+            )
+        except UserError as error:
+            return error.message
+        self._record(EventKind.REVERTED, request, user, detail=preview.request.id)
+        if not preview.posted:
+            return _blocked_summary(preview.request)
+        return ""
+
+    def _expire_if_overdue(self, request: ChangeRequest) -> ChangeRequest:
+        if request.state is State.PREVIEWED and self.clock() >= request.expires_at:
+            self._expire(request)
+            return self.store.get(request.id) or request
+        return request
+
+    def _expire(self, request: ChangeRequest) -> None:
+        expired = self.store.transition(
+            request.id, {State.PREVIEWED}, State.EXPIRED, updated_at=self.clock()
+        )
+        if expired is None:
+            return
+        self._record(EventKind.EXPIRED, expired, "")
+        log.info("request %s expired", expired.id)
+        self.notifier.refresh(expired)
+        self.notifier.reply(expired, EventKind.EXPIRED, "")
+
+    def expire_overdue(self) -> int:
+        """Expire every request past its time; returns how many."""
+        now = self.clock()
+        overdue = [
+            r
+            for r in self.store.open_requests()
+            if r.state is State.PREVIEWED and now >= r.expires_at
+        ]
+        for request in overdue:
+            self._expire(request)
+        return len(overdue)
+
+    def reconcile(self) -> int:
+        """Settle requests left EXECUTING by a crash, by reading the image."""
+        stuck = [r for r in self.store.open_requests() if r.state is State.EXECUTING]
+        for request in stuck:
+            self._reconcile_one(request)
+        return len(stuck)
+
+    def _reconcile_one(self, request: ChangeRequest) -> None:
+        try:
+            image = self.gateway.image(request.region, request.image_id)
+        except EcsError as error:
+            log.warning("request %s: cannot reconcile yet: %s", request.id, error.code)
+            return
+        current = attributes.read(image, request.after)
+        if current == request.after:
+            state, message = State.SUCCEEDED, ""
+        elif current == request.before:
+            state = State.FAILED
+            message = (
+                "imagebot restarted while applying this change, and the image shows "
+                "it did not land. Nothing was applied; run the command again."
+            )
+        else:
+            state = State.UNKNOWN
+            message = "The image matches neither the old nor the new values; check it."
+        settled = self.store.transition(
+            request.id,
+            {State.EXECUTING},
+            state,
+            error_code="" if state is State.SUCCEEDED else "Interrupted",
+            error_message=message,
+            result_snapshot=image.to_dict() if state is State.SUCCEEDED else {},
+            updated_at=self.clock(),
+        )
+        if settled is None:
+            return
+        self._record(EventKind.RECONCILED, settled, "", detail=state.value)
+        log.info("request %s reconciled as %s", settled.id, state.value)
+        self.notifier.refresh(settled)
+        self.notifier.reply(settled, EventKind.RECONCILED, "")
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Take no new work; wait for executing requests to finish and report."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            self._closing = True
+            while self._executing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- helpers -------------------------------------------------------------
+
+    def _refuse_when_closing(self) -> None:
+        if self._closing:
+            raise UserError(
+                "imagebot is restarting; run the command again in a minute."
+            )
+
+    def _check(self, decision: policy.Decision) -> None:
+        if not decision.allowed:
+            raise UserError(decision.reason)
+
+    def _maybe(
+        self, wanted: bool, fn: Callable[..., T], *args: Any
+    ) -> Future[T] | None:
+        return self._pool.submit(fn, *args) if wanted else None
+
+    def _wait(self, future: Future[T]) -> T:
+        try:
+            return future.result()
+        except EcsError as error:
+            raise UserError(error.message) from None
+
+    def _read(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except EcsError as error:
+            raise UserError(error.message) from None
+
+    def _record(
+        self, kind: EventKind, request: ChangeRequest, user: str, *, detail: str = ""
+    ) -> None:
+        self.store.record(
+            AuditEvent(
+                at=self.clock(),
+                kind=kind,
+                request_id=request.id,
+                user=user,
+                image_id=request.image_id,
+                region=request.region,
+                before=dict(request.before),
+                after=dict(request.after),
+                ecs_request_id=request.ecs_request_id,
+                break_glass=request.break_glass,
+                detail=detail,
+            )
+        )
+
+
+def _no_change_text(image: ImageSnapshot, changes: Mapping[str, str]) -> str:
+    shown = ", ".join(
+        f"{attributes.get(k).label.lower()} `{esc(v)}`" for k, v in changes.items()
+    )
+    return f"Nothing to change: {image.image_id} already has {shown}."
+
+
+def _shown(value: str) -> str:
+    return esc(value) if value else "(empty)"
+
+
+def _delivery_text(reason: str) -> str:
+    if reason in ("not_in_channel", "channel_not_found"):
+        return (
+            "I can't post in this channel, so I can't show the preview here. "
+            "Invite me with `/invite @imagebot` and run the command again."
+        )
+    return f"Slack refused the preview ({reason}); nothing was changed. Try again."
+
+
+def _closed_text(request: ChangeRequest) -> str:
+    texts = {
+        State.EXECUTING: "This change is being applied right now.",
+        State.SUCCEEDED: "This change was already applied.",
+        State.FAILED: "This change already ran and failed; see its thread.",
+        State.UNKNOWN: "This change already ran; see its thread for the outcome.",
+        State.CANCELLED: "This request was cancelled.",
+        State.REJECTED: "This request was rejected.",
+        State.EXPIRED: "This request expired; run the command again for a new preview.",
+    }
+    return texts.get(request.state, "This request is closed.")
+
+
+def _blocked_summary(request: ChangeRequest) -> str:
+    problems = "; ".join(r.text for r in request.risks if r.severity.value == "block")
+    return f"The revert cannot run: {problems}"
