@@ -28,7 +28,7 @@ _INDEX_PAGE = 500  # event seqs per page of one image's or request's index
 _TIME_PAGE = 1000  # events summarised by one "t/<page>" entry
 _SEQ_CHECKPOINT = 64  # events between writes of meta["event_seq"]
 _POINT_READS = 2000  # above this many candidates, one streaming read is faster
-_CACHED_PAGES = 1024
+_CACHED_PAGES = 1024  # last index pages kept in memory, to append without a read
 
 _SETTABLE = frozenset(f.name for f in dataclasses.fields(ChangeRequest)) - {
     "id",
@@ -319,9 +319,10 @@ class RequestStore:
             if self._closed:
                 return
             try:
-                if self._event_seq is not None and self._event_seq > 0:
+                seq = self._event_seq
+                if seq is not None and seq != self._event_checkpoint:
                     with self._guard("close"):
-                        self._table("meta")["event_seq"] = self._event_seq
+                        self._table("meta")["event_seq"] = seq
             finally:
                 self._closed = True
                 error = self._close_tables()
