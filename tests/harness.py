@@ -42,7 +42,9 @@ class Reply:
         return json.loads(self.body)
 
 
-def sign(body: str, secret: str = SIGNING_SECRET, ts: int | None = None) -> dict[str, str]:
+def sign(
+    body: str, secret: str = SIGNING_SECRET, ts: int | None = None
+) -> dict[str, str]:
     stamp = int(time.time()) if ts is None else ts
     mac = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256)
     return {
@@ -198,7 +200,9 @@ class Stack:
         )
         return self.slack.messages(CHANNEL)[-1]
 
-    def private(self, user: str = "UALICE", *, count: int = 1, timeout: float = 10) -> str:
+    def private(
+        self, user: str = "UALICE", *, count: int = 1, timeout: float = 10
+    ) -> str:
         """Text of the newest private reply (response_url) to a user."""
         calls = self.slack.wait_for(
             "response_url",
@@ -210,7 +214,9 @@ class Stack:
         assert names, f"no private reply to {user}; calls: {calls}"
         return message_text(names[-1].body)
 
-    def thread(self, root: Message, *, count: int = 1, timeout: float = 10) -> list[Message]:
+    def thread(
+        self, root: Message, *, count: int = 1, timeout: float = 10
+    ) -> list[Message]:
         self.slack.wait_for(
             "chat.postMessage",
             lambda c: c.params.get("thread_ts") == root.ts,

@@ -87,6 +87,7 @@ class Bot:
         self.app = build_app(settings, self.service, self.client)
         self.ready = threading.Event()
         self._stopped = threading.Event()
+        self._http_stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: Any = None
         self._socket: Any = None
@@ -104,11 +105,9 @@ class Bot:
             threads=HTTP_THREADS,
             ident="imagebot",
             clear_untrusted_proxy_headers=True,
-            # Short poll so that stop() is noticed promptly.
-            asyncore_loop_timeout=0.25,
         )
         port = int(self._server.effective_port)
-        self._spawn("imagebot-http", self._server.run)
+        self._spawn("imagebot-http", self._serve_http)
         self._after_start()
         log.info("serving Slack's HTTP mode on %s:%d", self.settings.host, port)
         return port
@@ -170,14 +169,13 @@ class Bot:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        self._http_stop.set()
         if not self.service.drain(drain_timeout):
             log.warning(
                 "stopping with requests still executing; they reconcile at start"
             )
         if self._socket is not None:
             self._socket.close()
-        if self._server is not None:
-            self._close_http()
         for thread in self._threads:
             thread.join(timeout=5)
         executor = self.app.listener_runner.listener_executor
@@ -187,10 +185,16 @@ class Bot:
         self.store.close()
         log.info("stopped")
 
-    def _close_http(self) -> None:
+    def _serve_http(self) -> None:
+        """Waitress's loop, run here so that it also closes its sockets here.
+
+        Closing them from another thread would pull them out from under select().
+        """
         from waitress import wasyncore
 
         server = self._server
+        while not self._http_stop.is_set():
+            wasyncore.loop(timeout=0.25, map=server._map, count=1)
         server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
         wasyncore.close_all(server._map)
 
