@@ -482,6 +482,18 @@ def test_response_url_works_five_times_only(fake: FakeSlack) -> None:
     assert len(fake.responses) == 5
 
 
+def test_response_url_failure_can_be_injected(fake: FakeSlack) -> None:
+    fake.fail("response_url", "expired_url")
+    webhook = WebhookClient(fake.response_url())
+
+    failed = webhook.send(text="late")
+    retried = webhook.send(text="again")
+
+    assert (failed.status_code, failed.body) == (404, "expired_url")
+    assert retried.status_code == 200
+    assert [r.body["text"] for r in fake.responses] == ["again"]
+
+
 # -- failures, rate limits, latency ------------------------------------------------
 
 
@@ -542,6 +554,17 @@ def test_wait_for_times_out_naming_the_calls_seen(
 
     with pytest.raises(AssertionError, match=r"auth\.test\(ok\)"):
         fake.wait_for("chat.update", timeout=0.1)
+
+
+def test_subscribers_see_every_call_after_it_is_recorded(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    seen: list[tuple[str, int]] = []
+    fake.subscribe(lambda call: seen.append((call.method, len(fake.messages("C1")))))
+
+    client.chat_postMessage(channel="C1", text="hi")
+
+    assert seen == [("chat.postMessage", 1)]
 
 
 def test_concurrent_posts_get_unique_increasing_timestamps(

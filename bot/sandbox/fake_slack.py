@@ -413,6 +413,8 @@ class FakeSlack:
         self._http: _ApiServer | None = None
         self._http_thread: threading.Thread | None = None
         self._socket: _SocketModeServer | None = None
+        self._stopping = False
+        self._listeners: list[Callable[[ApiCall], None]] = []
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -420,6 +422,7 @@ class FakeSlack:
         """Listen on host:port (port 0 picks a free one) and serve in a thread."""
         if self._http is not None:
             return self
+        self._stopping = False
         self._http = _ApiServer((self.host, self._port), _ApiHandler, self)
         self._http_thread = threading.Thread(
             target=self._http.serve_forever,
@@ -432,13 +435,16 @@ class FakeSlack:
 
     def stop(self) -> None:
         """Close WebSocket connections and both servers, and join their threads."""
+        with self._lock:
+            self._stopping = True
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
             if self._http_thread is not None:
                 self._http_thread.join()
             self._http, self._http_thread = None, None
-        socket_server, self._socket = self._socket, None
+        with self._lock:
+            socket_server, self._socket = self._socket, None
         if socket_server is not None:
             socket_server.stop()
         with self._changed:
@@ -527,6 +533,11 @@ class FakeSlack:
         with self._lock:
             return list(self._ephemeral.get((channel, user), []))
 
+    def subscribe(self, listener: Callable[[ApiCall], None]) -> None:
+        """Call `listener` with every recorded call, on the server thread, after it."""
+        with self._lock:
+            self._listeners.append(listener)
+
     # -- failure injection ------------------------------------------------------
 
     def fail(self, method: str, error: str, times: int = 1) -> None:
@@ -583,10 +594,13 @@ class FakeSlack:
 
     def _socket_server(self) -> _SocketModeServer:
         with self._lock:
-            if self._http is None:
-                raise RuntimeError("FakeSlack is not started; call start() first")
-            if self._socket is None:
-                self._socket = _SocketModeServer(self.host, self._hello)
+            return self._socket_server_locked()
+
+    def _socket_server_locked(self) -> _SocketModeServer:
+        if self._http is None or self._stopping:
+            raise RuntimeError("FakeSlack is not running; call start() first")
+        if self._socket is None:
+            self._socket = _SocketModeServer(self.host, self._hello)
         return self._socket
 
     def _hello(self, connections: int) -> dict[str, Any]:
@@ -619,8 +633,10 @@ class FakeSlack:
         arrived = time.time()
         with self._changed:
             reply = self._answer(method, params, token)
-            self.calls.append(ApiCall(method, params, token, arrived, reply.body))
+            call = ApiCall(method, params, token, arrived, reply.body)
+            self.calls.append(call)
             self._changed.notify_all()
+        self._notify(call)
         return reply
 
     def _answer(self, method: str, params: dict[str, Any], token: str) -> _Reply:
@@ -663,8 +679,10 @@ class FakeSlack:
         with self._changed:
             status, text = self._answer_response_url(path, body)
             record = {"ok": status == 200} | ({} if status == 200 else {"error": text})
-            self.calls.append(ApiCall("response_url", body, "", arrived, record))
+            call = ApiCall("response_url", body, "", arrived, record)
+            self.calls.append(call)
             self._changed.notify_all()
+        self._notify(call)
         return status, text
 
     def _answer_response_url(self, path: str, body: dict[str, Any]) -> tuple[int, str]:
@@ -695,6 +713,15 @@ class FakeSlack:
 
         self.responses.append(ResponsePost(self._response_names.get(path, path), body))
         return 200, "ok"
+
+    def _notify(self, call: ApiCall) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(call)
+            except Exception:
+                logger.exception("fake Slack listener failed on %s", call.method)
 
     def _delay(self) -> None:
         if self.latency_ms > 0:
@@ -945,9 +972,9 @@ class FakeSlack:
         return {"ok": True, "users": list(members)}
 
     def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        if self._socket is None:
-            self._socket = _SocketModeServer(self.host, self._hello)
-        return {"ok": True, "url": self._socket.url}
+        if self._stopping:
+            return {"ok": False, "error": "service_unavailable"}
+        return {"ok": True, "url": self._socket_server_locked().url}
 
 
 _METHODS: dict[str, _JsonHandler] = {
@@ -1029,6 +1056,11 @@ class _ApiHandler(BaseHTTPRequestHandler):
             self._send(
                 400, json.dumps({"ok": False, "error": f"bad_request: {exc}"}), {}
             )
+        except (BrokenPipeError, ConnectionResetError):
+            logger.debug("client left before the answer to %s", url.path)
+        except Exception:
+            logger.exception("fake Slack failed on %s %s", self.command, url.path)
+            self._send(500, json.dumps({"ok": False, "error": "fatal_error"}), {})
 
     def _read_body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
