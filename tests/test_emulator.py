@@ -759,12 +759,15 @@ def test_apply_then_fail_faults_leave_the_change_applied(
     emulator: EcsEmulator, fault: str
 ) -> None:
     emulator.inject("ModifyImageAttribute", fault, times=1)
+    c = client(emulator)
 
-    error = error_of(
-        lambda: modify(client(emulator), "m-webnew01", status="Deprecated")
+    preview = error_of(
+        lambda: modify(c, "m-webnew01", status="Deprecated", dry_run=True)
     )
+    error = error_of(lambda: modify(c, "m-webnew01", status="Deprecated"))
 
     expected = ServerException if fault == "apply-then-5xx" else UnretryableException
+    assert preview.code == "DryRunOperation"
     assert isinstance(error, expected)
     assert emulator.image("m-webnew01")["Status"] == "Deprecated"
 

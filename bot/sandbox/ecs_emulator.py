@@ -709,7 +709,8 @@ class EcsEmulator:
         params: Mapping[str, str],
         handler: Callable[[str, Mapping[str, str], bool], Any],
     ) -> _Response | None:
-        delay_ms, fault = self._take_faults(action)
+        dry_run_asked = params.get("DryRun", "").lower() == "true"
+        delay_ms, fault = self._take_faults(action, dry_run_asked)
         if delay_ms > 0 and self._stopping.wait(delay_ms / 1000):
             return None
         if fault is not None and not fault.kind.startswith("apply-then-"):
@@ -725,7 +726,7 @@ class EcsEmulator:
             return self._fault_response(fault, request_id, params)
         return _json_response(200, {"RequestId": request_id, **body})
 
-    def _take_faults(self, action: str) -> tuple[float, _Fault | None]:
+    def _take_faults(self, action: str, dry_run: bool) -> tuple[float, _Fault | None]:
         """Total latency to add, and the fault (if any) that decides the answer."""
         delay = self.latency_ms
         decisive: _Fault | None = None
@@ -733,6 +734,8 @@ class EcsEmulator:
             for fault in list(self._faults):
                 if fault.action not in ("*", action):
                     continue
+                if dry_run and fault.kind.startswith("apply-then-"):
+                    continue  # a dry run applies nothing, so leave it for the write
                 is_delay = fault.kind in ("latency", "slow")
                 if not is_delay and decisive is not None:
                     continue
@@ -1383,6 +1386,7 @@ Latency and faults:
     non-json        502 with an HTML body
     apply-then-5xx, apply-then-drop
                     apply the change, then answer 503 or drop: an unknown outcome
+                    (dry runs pass these by; they wait for a real write)
   Example: --fail ModifyImageAttribute:apply-then-5xx:1 --fail '*:latency=200'
 
 Access keys:
