@@ -175,6 +175,8 @@ class Bot:
                 "stopping with requests still executing; they reconcile at start"
             )
         if self._socket is not None:
+            # Leaving for good: a reconnect attempt would only delay the exit.
+            self._socket.client.auto_reconnect_enabled = False
             self._socket.close()
         for thread in self._threads:
             thread.join(timeout=5)
