@@ -18,10 +18,14 @@ class InvalidValue(ValueError):
     """A value the API would refuse; `code` is the error code the API would return."""
 
     def __init__(self, key: str, code: str, message: str) -> None:
-        super().__init__(message)
+        # All three reach Exception so that copies and pickles rebuild the error.
+        super().__init__(key, code, message)
         self.key = key
         self.code = code
         self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # A letter or a Chinese character first, then letters, Chinese characters, digits
@@ -91,7 +95,9 @@ class Attribute:
             )
         problem = self.check(value) if self.check else None
         if problem:
-            raise InvalidValue(self.key, self.error_code, f"{problem} {self.hint}".strip())
+            raise InvalidValue(
+                self.key, self.error_code, f"{problem} {self.hint}".strip()
+            )
         return value
 
     def current(self, image: ImageSnapshot) -> str:

@@ -17,14 +17,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.sandbox import ecs_emulator
 
         return ecs_emulator.serve(rest)
+    if args.command == "try":
+        from bot.sandbox import console
+
+        return int(console.main(rest))
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "run":
         return _run(args)
-    if args.command == "try":
-        from bot.sandbox import console
-
-        return int(console.main())
     if args.command == "audit":
         return _audit(args)
     parser.print_help()
@@ -53,9 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser(
         "try",
-        help="a local demo: bot, ECS emulator and a terminal Slack channel",
-        description="Type /image commands and press buttons in a terminal; "
-        "everything runs locally.",
+        help="a local demo: bot, ECS emulator and a terminal Slack channel "
+        "(see `imagebot try --help`)",
+        add_help=False,
     )
     audit = sub.add_parser(
         "audit",

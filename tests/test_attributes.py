@@ -335,3 +335,18 @@ def test_ordered_follows_the_catalogue_and_drops_unknown_keys() -> None:
         "status",
         "imds",
     ]
+
+
+def test_invalid_value_survives_copy_and_pickle() -> None:
+    import copy
+    import pickle
+
+    error = attributes.InvalidValue("name", "InvalidImageName.Malformed", "too short")
+
+    for clone in (copy.copy(error), pickle.loads(pickle.dumps(error))):
+        assert (clone.key, clone.code, clone.message) == (
+            error.key,
+            error.code,
+            error.message,
+        )
+        assert str(clone) == "too short"

@@ -148,3 +148,11 @@ def test_rename_restore_history_and_pending(stack: Stack) -> None:
 
     history = stack.private(count=2)
     assert "applied" in history and "plain-renamed" in history
+
+
+def test_help_text_is_escaped_so_placeholders_are_not_links(stack: Stack) -> None:
+    body = stack.command("help").json()
+
+    text = message_text(body)
+    assert "&lt;image-id&gt;" in text
+    assert "<image-id>" not in text

@@ -1,4 +1,4 @@
-"""The main path once more over Socket Mode: envelopes in, acks and Web API calls out."""
+"""The main path once more over Socket Mode: envelopes in, acks and calls out."""
 
 from __future__ import annotations
 

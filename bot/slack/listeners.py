@@ -51,7 +51,7 @@ def register(app: App, service: Service, settings: Settings) -> None:
             text = commands.help_text(
                 Verb(parsed.topic) if parsed.topic else None, command=settings.command
             )
-            ack(**_private(blocks.notice(text)))
+            ack(**_private(blocks.notice(esc(text))))
             return
         ack()
 
