@@ -123,7 +123,9 @@ def _endpoint(raw: str) -> str:
     try:
         parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError:
-        raise ConfigError(f"IMAGEBOT_ECS_ENDPOINT has a malformed port ({raw!r}).") from None
+        raise ConfigError(
+            f"IMAGEBOT_ECS_ENDPOINT has a malformed port ({raw!r})."
+        ) from None
     return value
 
 

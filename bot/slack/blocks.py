@@ -332,7 +332,7 @@ def image_card(image: ImageSnapshot, family_resolves_to: str) -> Message:
     rows.append(f"*Created*: {esc(image.creation_time or 'unknown')}")
     if image.architecture:
         rows.append(f"*Architecture*: {esc(image.architecture)}")
-    if image.progress and image.status != "Available":
+    if image.progress and image.status in ("Creating", "Waiting"):
         rows.append(f"*Progress*: {esc(image.progress)}")
     rows.append(f"*Shared*: {'yes' if image.is_self_shared else 'no'}")
     rows.append(f"*Used by instances*: {'yes' if image.usage == 'instance' else 'no'}")
