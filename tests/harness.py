@@ -112,6 +112,8 @@ class Stack:
         self.bot.stop()
         self.slack.stop()
         self.emulator.stop()
+        # Every message of every end-to-end test must be Block Kit that Slack takes.
+        assert self.slack.invalid == [], self.slack.invalid
 
     @property
     def url(self) -> str:

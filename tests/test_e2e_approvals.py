@@ -160,7 +160,8 @@ def test_break_glass_applies_at_once_and_is_announced(make_stack: StackFactory) 
 
     stack.click("apply", buttons(root)["apply"]["value"], message_ts=root.ts)
 
-    assert "Applied" in message_text(stack.thread(root)[0])
+    applied = message_text(stack.thread(root)[0])
+    assert "Applied" in applied and "Break-glass for incident" in applied
     announcement = stack.slack.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == "C0INCIDENT"
     )[0]

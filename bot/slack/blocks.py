@@ -300,7 +300,15 @@ def _success_reply(request: ChangeRequest, kind: EventKind, actor: str) -> Messa
         f":white_check_mark: Applied{by} to {code(request.image_id)}. ECS RequestId "
         f"{code(request.ecs_request_id or 'unknown')}."
     )
-    blocks = [section(text), section("*Now*\n" + "\n".join(lines))]
+    blocks = [section(text)]
+    if request.break_glass:
+        blocks.append(
+            section(
+                f":rotating_light: Break-glass for incident {code(request.incident)}, "
+                f"without peer approval. Why: {esc(request.reason or 'not given')}"
+            )
+        )
+    blocks.append(section("*Now*\n" + "\n".join(lines)))
     if any(request.before.values()):
         blocks.append(
             {
