@@ -619,6 +619,10 @@ class EcsGateway:
         )
         return result
 
+    def prepare(self, region: str) -> None:
+        """Load the SDK and build the region's client ahead of the first command."""
+        self._client(region)
+
     def close(self) -> None:
         """Forget the SDK clients; the gateway builds new ones if used again."""
         with self._lock:

@@ -192,7 +192,7 @@ class Stack:
 
     # -- what the bot said ---------------------------------------------------
 
-    def preview(self, *, count: int = 1, timeout: float = 10) -> Message:
+    def preview(self, *, count: int = 1, timeout: float = 30) -> Message:
         """The newest root message posted in the channel."""
         self.slack.wait_for(
             "chat.postMessage",
@@ -203,7 +203,7 @@ class Stack:
         return self.slack.messages(CHANNEL)[-1]
 
     def private(
-        self, user: str = "UALICE", *, count: int = 1, timeout: float = 10
+        self, user: str = "UALICE", *, count: int = 1, timeout: float = 30
     ) -> str:
         """Text of the newest private reply (response_url) to a user."""
         calls = self.slack.wait_for(
@@ -217,7 +217,7 @@ class Stack:
         return message_text(names[-1].body)
 
     def thread(
-        self, root: Message, *, count: int = 1, timeout: float = 10
+        self, root: Message, *, count: int = 1, timeout: float = 30
     ) -> list[Message]:
         self.slack.wait_for(
             "chat.postMessage",
@@ -264,7 +264,7 @@ def buttons(message: Message) -> dict[str, dict[str, Any]]:
     return found
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:

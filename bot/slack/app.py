@@ -76,8 +76,9 @@ class Bot:
         self.client = slack_client(settings)
         self.store = RequestStore(settings.db_path)
         self.policy = policy or policy_module.load(settings.policy_path)
+        self.gateway = gateway or EcsGateway.from_settings(settings)
         self.service = Service(
-            gateway=gateway or EcsGateway.from_settings(settings),
+            gateway=self.gateway,
             store=self.store,
             policy=self.policy,
             directory=SlackDirectory(self.client),
@@ -124,6 +125,12 @@ class Bot:
         log.info("connected to Slack over Socket Mode")
 
     def _after_start(self) -> None:
+        if self.settings.region:
+            # Importing the SDK takes a second or more; pay it now, not on the
+            # first command.
+            self._spawn(
+                "imagebot-warm-up", lambda: self.gateway.prepare(self.settings.region)
+            )
         self._spawn("imagebot-reconcile", self.service.reconcile)
         self._spawn("imagebot-sweeper", self._sweep)
         self.ready.set()
