@@ -89,7 +89,7 @@ class ImageSnapshot:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ImageSnapshot:
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = _field_names(cls)
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
@@ -206,7 +206,7 @@ class ChangeRequest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChangeRequest:
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = _field_names(cls)
         values = {k: v for k, v in data.items() if k in names}
         values["state"] = State(values["state"])
         values["risks"] = [Risk.from_dict(r) for r in values.get("risks", [])]
@@ -252,7 +252,18 @@ class AuditEvent:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditEvent:
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = _field_names(cls)
         values = {k: v for k, v in data.items() if k in names}
         values["kind"] = EventKind(values["kind"])
         return cls(**values)
+
+
+_FIELD_NAMES: dict[type[Any], frozenset[str]] = {}
+
+
+def _field_names(cls: type[Any]) -> frozenset[str]:
+    """A dataclass's field names, computed once: audit exports decode many events."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
+    return names
