@@ -165,6 +165,15 @@ class Service:
         after = {k: v for k, v in command.changes.items() if before[k] != v}
         if not after:
             raise UserError(_no_change_text(facts.image, command.changes))
+        if after != command.changes:
+            # The dry run ran on the whole command, alongside the image read; the
+            # write will carry only what differs, so that is what must be checked.
+            dry_run = self._dry_run_result(
+                self._pool.submit(
+                    self.gateway.dry_run, command.region, command.image_id, after
+                )
+            )
+            facts = dataclasses.replace(facts, dry_run=dry_run)
         request = self._new_request(command, user, channel, facts, after, revert_of)
         self._record(EventKind.REQUESTED, request, user)
 

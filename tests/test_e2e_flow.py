@@ -156,3 +156,24 @@ def test_help_text_is_escaped_so_placeholders_are_not_links(stack: Stack) -> Non
     text = message_text(body)
     assert "&lt;image-id&gt;" in text
     assert "<image-id>" not in text
+
+
+def test_only_what_differs_is_dry_run_and_written(stack: Stack) -> None:
+    stack.command("set m-plain0001 status=Available name=plain-v3")
+
+    root = stack.preview()
+    assert "DryRun passed" in message_text(root)
+    dry_runs = [
+        c.params
+        for c in stack.emulator.calls
+        if c.action == "ModifyImageAttribute" and c.dry_run
+    ]
+    assert "Status" not in dry_runs[-1] and dry_runs[-1]["ImageName"] == "plain-v3"
+    stack.click("apply", buttons(root)["apply"]["value"], message_ts=root.ts)
+    stack.thread(root)
+    write = [
+        c.params
+        for c in stack.emulator.calls
+        if c.action == "ModifyImageAttribute" and not c.dry_run
+    ]
+    assert len(write) == 1 and "Status" not in write[0]
