@@ -94,6 +94,30 @@ class FamilyView:
 ACTIONS = ("apply", "approve", "cancel", "revert")
 
 
+class FamilyMemo:
+    """The family each image was last seen in, so family reads can start early.
+
+    Only a head start: the preflight checks the guess against the image it reads.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._seen: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, region: str, image_id: str) -> str:
+        with self._lock:
+            return self._seen.get((region, image_id), "")
+
+    def saw(self, image: ImageSnapshot) -> None:
+        with self._lock:
+            key = (image.region, image.image_id)
+            self._seen.pop(key, None)
+            self._seen[key] = image.family
+            if len(self._seen) > self._size:
+                del self._seen[next(iter(self._seen))]
+
+
 class Service:
     """Opens, approves, executes and closes change requests."""
 
@@ -118,11 +142,13 @@ class Service:
         self._executing = 0
         self._idle = threading.Condition()
         self._closing = False
+        self._families = FamilyMemo()
 
     # -- reads ---------------------------------------------------------------
 
     def show(self, command: Command) -> ImageView:
         image = self._read(lambda: self.gateway.image(command.region, command.image_id))
+        self._families.saw(image)
         resolves_to = ""
         if image.family:
             found = self._read(
@@ -139,6 +165,8 @@ class Service:
         resolved = self._pool.submit(self.gateway.resolve_family, region, family)
         images = self._wait(listing)
         current = self._wait(resolved)
+        for image in images:
+            self._families.saw(image)
         return FamilyView(family, region, images, current.image_id if current else "")
 
     def history(self, image_id: str = "", limit: int = 15) -> list[AuditEvent]:
@@ -231,11 +259,22 @@ class Service:
             "boot-mode" in changes, gw.instances_using, region, image_id
         )
 
-        image = self._wait(image_f)
+        # The family reads need the image's family. When the bot has seen the
+        # image before, they start now on that guess, alongside the image read.
+        wants_family = "status" in changes or "family" in changes
+        guess = self._families.get(region, image_id) if wants_family else ""
         family_f = resolve_f = None
-        if image.family and ("status" in changes or "family" in changes):
-            family_f = self._pool.submit(gw.family_images, region, image.family)
-            resolve_f = self._pool.submit(gw.resolve_family, region, image.family)
+        if guess:
+            family_f = self._pool.submit(gw.family_images, region, guess)
+            resolve_f = self._pool.submit(gw.resolve_family, region, guess)
+
+        image = self._wait(image_f)
+        self._families.saw(image)
+        if image.family != guess:
+            family_f = resolve_f = None
+            if wants_family and image.family:
+                family_f = self._pool.submit(gw.family_images, region, image.family)
+                resolve_f = self._pool.submit(gw.resolve_family, region, image.family)
         resolved = self._wait(resolve_f) if resolve_f else None
         family: list[ImageSnapshot] = self._wait(family_f) if family_f else []
         shares: list[str] = self._wait(shares_f) if shares_f else []

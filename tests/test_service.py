@@ -1,0 +1,209 @@
+"""The service's preflight ordering, with an in-process gateway that can hold calls.
+
+The end-to-end tests prove the flow over the wire; these pin down what only a
+controllable gateway can show: which reads overlap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from bot.model import (
+    ChangeRequest,
+    Command,
+    DryRun,
+    EventKind,
+    ImageSnapshot,
+    Outcome,
+    Verb,
+    WriteResult,
+)
+from bot.policy import Policy
+from bot.service import FamilyMemo, Service
+from bot.store import RequestStore
+
+REGION = "cn-hangzhou"
+
+
+class HeldGateway:
+    """A gateway whose image read waits until the family listing has begun."""
+
+    def __init__(self, images: dict[str, ImageSnapshot]) -> None:
+        self.images = images
+        self.family_started = threading.Event()
+        self.hold_image = False
+        self.calls: list[tuple[str, str]] = []
+
+    def image(self, region: str, image_id: str) -> ImageSnapshot:
+        self.calls.append(("image", image_id))
+        if self.hold_image and not self.family_started.wait(5):
+            raise AssertionError(
+                "the family read never started alongside the image read"
+            )
+        return self.images[image_id]
+
+    def family_images(
+        self, region: str, family: str, statuses: Sequence[str] = ("Available",)
+    ) -> list[ImageSnapshot]:
+        self.calls.append(("family", family))
+        self.family_started.set()
+        return [i for i in self.images.values() if i.family == family]
+
+    def resolve_family(self, region: str, family: str) -> ImageSnapshot | None:
+        self.calls.append(("resolve", family))
+        members = [i for i in self.images.values() if i.family == family]
+        return max(members, key=lambda i: i.creation_time) if members else None
+
+    def shared_with(self, region: str, image_id: str) -> list[str]:
+        return []
+
+    def instances_using(self, region: str, image_id: str) -> list[str]:
+        return []
+
+    def dry_run(self, region: str, image_id: str, changes: Mapping[str, str]) -> DryRun:
+        return DryRun(passed=True)
+
+    def modify(
+        self, region: str, image_id: str, changes: Mapping[str, str]
+    ) -> WriteResult:
+        return WriteResult(Outcome.SUCCEEDED, "req-1")
+
+
+class NoDirectory:
+    def members(self, group_id: str) -> frozenset[str]:
+        return frozenset()
+
+
+class Posted:
+    def __init__(self) -> None:
+        self.published: list[ChangeRequest] = []
+
+    def publish(self, request: ChangeRequest) -> str:
+        self.published.append(request)
+        return "1.0001"
+
+    def refresh(self, request: ChangeRequest) -> None:
+        pass
+
+    def reply(self, request: ChangeRequest, kind: EventKind, actor: str) -> None:
+        pass
+
+    def announce(self, channel: str, request: ChangeRequest) -> None:
+        pass
+
+
+def _image(image_id: str, family: str, created: str) -> ImageSnapshot:
+    return ImageSnapshot(
+        image_id=image_id,
+        region=REGION,
+        name=image_id,
+        family=family,
+        status="Available",
+        creation_time=created,
+    )
+
+
+@pytest.fixture
+def world() -> Iterator[tuple[Service, HeldGateway, Posted]]:
+    gateway = HeldGateway(
+        {
+            "m-old": _image("m-old", "web", "2026-01-01T00:00:00Z"),
+            "m-new": _image("m-new", "web", "2026-02-01T00:00:00Z"),
+        }
+    )
+    posted = Posted()
+    store = RequestStore(":memory:")
+    service = Service(
+        gateway=gateway,  # type: ignore[arg-type]
+        store=store,
+        policy=Policy(),
+        directory=NoDirectory(),
+        notifier=posted,
+    )
+    yield service, gateway, posted
+    service.close()
+    store.close()
+
+
+def _deprecate(image_id: str) -> Command:
+    return Command(
+        verb=Verb.DEPRECATE,
+        image_id=image_id,
+        region=REGION,
+        changes={"status": "Deprecated"},
+    )
+
+
+def test_a_seen_image_reads_its_family_alongside_the_image(
+    world: tuple[Service, HeldGateway, Posted],
+) -> None:
+    service, gateway, posted = world
+    service.show(Command(verb=Verb.SHOW, image_id="m-new", region=REGION))
+    gateway.hold_image = True
+
+    preview = service.request_change(_deprecate("m-new"), "UALICE", "C1")
+
+    assert [r.code for r in preview.request.risks] == ["rollback"]
+    assert "m-old" in preview.request.risks[0].text
+    assert posted.published == [preview.request]
+
+
+def test_a_wrong_family_guess_is_corrected_by_the_image_read(
+    world: tuple[Service, HeldGateway, Posted],
+) -> None:
+    service, gateway, _ = world
+    service.show(Command(verb=Verb.SHOW, image_id="m-new", region=REGION))
+    gateway.images["m-new"] = _image("m-new", "solo", "2026-02-01T00:00:00Z")
+
+    preview = service.request_change(_deprecate("m-new"), "UALICE", "C1")
+
+    assert [r.code for r in preview.request.risks] == ["last_available"]
+    assert ("family", "solo") in gateway.calls
+
+
+def test_an_unseen_image_reads_its_family_after_the_image(
+    world: tuple[Service, HeldGateway, Posted],
+) -> None:
+    service, gateway, _ = world
+
+    service.request_change(_deprecate("m-old"), "UALICE", "C1")
+
+    assert gateway.calls.index(("image", "m-old")) < gateway.calls.index(
+        ("family", "web")
+    )
+
+
+def test_the_family_memo_forgets_the_oldest_entries() -> None:
+    memo = FamilyMemo(size=2)
+    for n in range(3):
+        memo.saw(_image(f"m-{n}", f"f{n}", ""))
+
+    assert memo.get(REGION, "m-0") == ""
+    assert memo.get(REGION, "m-2") == "f2"
+
+
+def test_dry_run_args_are_the_differing_changes_only(
+    world: tuple[Service, HeldGateway, Posted],
+) -> None:
+    service, gateway, _ = world
+    seen: list[dict[str, Any]] = []
+    gateway.dry_run = lambda region, image_id, changes: (  # type: ignore[method-assign]
+        seen.append(dict(changes)) or DryRun(passed=True)
+    )
+
+    service.request_change(
+        Command(
+            verb=Verb.SET,
+            image_id="m-old",
+            region=REGION,
+            changes={"status": "Available", "name": "renamed"},
+        ),
+        "UALICE",
+        "C1",
+    )
+
+    assert seen[-1] == {"name": "renamed"}
