@@ -149,7 +149,7 @@ def test_a_seen_image_reads_its_family_alongside_the_image(
 
     assert [r.code for r in preview.request.risks] == ["rollback"]
     assert "m-old" in preview.request.risks[0].text
-    assert posted.published == [preview.request]
+    assert [r.id for r in posted.published] == [preview.request.id]
 
 
 def test_a_wrong_family_guess_is_corrected_by_the_image_read(
