@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,7 +35,7 @@ KNOWN_CODES = BLOCKING_CODES | {
 }
 
 
-def image(image_id: str = "m-target", **fields: str) -> ImageSnapshot:
+def image(image_id: str = "m-target", **fields: Any) -> ImageSnapshot:
     base = ImageSnapshot(
         image_id=image_id,
         region=REGION,
