@@ -200,26 +200,53 @@ def _buttons(request: ChangeRequest) -> Block:
         "style": "danger" if last_image else "primary",
     }
     if last_image:
-        family = request.image.family
-        go["confirm"] = {
-            "title": {"type": "plain_text", "text": "Deprecate the last image?"},
-            "text": {
-                "type": "plain_text",
-                "text": (
-                    f"{request.image_id} is the last Available image of family "
-                    f"{family}. Afterwards no instance can be created from family "
-                    f"{family}."
-                )[:300],
-            },
-            "confirm": {"type": "plain_text", "text": "Deprecate it"},
-            "deny": {"type": "plain_text", "text": "Keep it"},
-            "style": "danger",
-        }
+        go["confirm"] = _last_image_confirm(request)
     elements = [go]
     if request.approvals_required:
         elements.append(_button("reject", "Reject", request.id))
     elements.append(_button("cancel", "Cancel", request.id))
     return {"type": "actions", "block_id": "imagebot-actions", "elements": elements}
+
+
+def _last_image_confirm(request: ChangeRequest) -> Block:
+    family = request.image.family
+    moving = request.after.get("status") != "Deprecated"
+    verb = "Move" if moving else "Deprecate"
+    after = "After the move" if moving else "Afterwards"
+    text = (
+        f"{request.image_id} is the last Available image of family {family}. "
+        f"{after} no instance can be created from family {family}."
+    )
+    return {
+        "title": {"type": "plain_text", "text": f"{verb} the last image?"},
+        "text": {"type": "plain_text", "text": text[:300]},
+        "confirm": {"type": "plain_text", "text": f"{verb} it"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+        "style": "danger",
+    }
+
+
+def sections(lines: Sequence[str], *, most: int = 45) -> list[Block]:
+    """Lines spread over sections within Slack's limits, at most `most` of them.
+
+    Lines that do not fit are counted in a closing "…and N more".
+    """
+    budget = _SECTION_LIMIT - 40  # room for the closing count
+    chunks: list[list[str]] = [[]]
+    size = shown = 0
+    for line in lines:
+        line = line if len(line) <= budget else line[: budget - 1] + "…"
+        if chunks[-1] and size + len(line) + 1 > budget:
+            if len(chunks) == most:
+                break
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += len(line) + 1
+        shown += 1
+    if shown < len(lines):
+        chunks[-1].append(f"…and {len(lines) - shown} more")
+    return [section("\n".join(chunk)) for chunk in chunks if chunk]
 
 
 def _button(action: str, label: str, value: str) -> Block:
@@ -275,6 +302,8 @@ def _reply_text(request: ChangeRequest, kind: EventKind, actor: str) -> str:
             f":grey_question: imagebot restarted while applying this change. "
             f"{esc(request.error_message)}"
         )
+    if kind not in (EventKind.FAILED, EventKind.UNKNOWN):
+        return f"{esc(kind.value.capitalize())} by {user(actor)}."
     outcome = "failed" if kind is EventKind.FAILED else "has an unknown outcome"
     code_part = f" ({esc(request.error_code)})" if request.error_code else ""
     ecs = (
@@ -355,7 +384,7 @@ def image_card(image: ImageSnapshot, family_resolves_to: str) -> Message:
         else:
             rows.append(f"Family {code(image.family)} has no Available image.")
     title = f"{image.image_id} in {image.region}"
-    return _plain(title), [header(title), section("\n".join(rows))]
+    return _plain(esc(title)), [header(title), section("\n".join(rows))]
 
 
 def family_card(
@@ -382,7 +411,7 @@ def family_card(
         if resolves_to
         else ":warning: No Available image: launches by family fail."
     )
-    return _plain(title), [header(title), section(summary), section("\n".join(lines))]
+    return _plain(esc(title)), [header(title), section(summary), *sections(lines)]
 
 
 def history_card(events: Sequence[AuditEvent], image_id: str = "") -> Message:
@@ -391,9 +420,9 @@ def history_card(events: Sequence[AuditEvent], image_id: str = "") -> Message:
         text = f"No history{scope} yet."
         return _plain(text), [section(esc(text))]
     lines = [_event_line(e) for e in events]
-    return _plain(f"History{scope}"), [
+    return _plain(esc(f"History{scope}")), [
         header(f"History{scope}"[:150]),
-        section("\n".join(lines)),
+        *sections(lines),
     ]
 
 
@@ -424,7 +453,7 @@ def pending_card(requests: Sequence[ChangeRequest]) -> Message:
     ]
     if len(requests) > 25:
         lines.append(f"…and {len(requests) - 25} more")
-    return _plain("Open requests"), [header("Open requests"), section("\n".join(lines))]
+    return _plain("Open requests"), [header("Open requests"), *sections(lines)]
 
 
 def blocked_preview(request: ChangeRequest) -> Message:
