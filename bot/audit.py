@@ -23,6 +23,7 @@ COLUMNS = (
     "after",
     "ecs_request_id",
     "break_glass",
+    "reason",
     "detail",
 )
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -66,6 +67,7 @@ def row(event: AuditEvent) -> dict[str, object]:
         "after": event.after,
         "ecs_request_id": event.ecs_request_id,
         "break_glass": event.break_glass,
+        "reason": event.reason,
         "detail": event.detail,
     }
 
@@ -87,6 +89,13 @@ def write_csv(events: Iterable[AuditEvent], out: IO[str]) -> int:
         for key in ("before", "after"):
             record[key] = json.dumps(record[key], ensure_ascii=False, sort_keys=True)
         record["break_glass"] = "yes" if event.break_glass else "no"
-        writer.writerow(record)
+        writer.writerow({k: _cell(v) for k, v in record.items()})
         count += 1
     return count
+
+
+def _cell(value: object) -> object:
+    """Keep text a spreadsheet would run as a formula (=, +, -, @) as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -45,7 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode)",
         description="Run the bot, configured from the environment (see README).",
     )
-    run.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    run.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="logging level (default INFO)",
+    )
     sub.add_parser(
         "emulator",
         help="run the local ECS API emulator (see `imagebot emulator --help`)",
@@ -75,9 +81,10 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from bot import config
     from bot.policy import PolicyError
+    from bot.store import StoreError
 
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=args.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -87,6 +94,9 @@ def _run(args: argparse.Namespace) -> int:
         bot = Bot(settings)
     except (config.ConfigError, PolicyError) as error:
         print(f"imagebot: {error}", file=sys.stderr)
+        return 2
+    except StoreError as error:
+        print(f"imagebot: IMAGEBOT_DB: {error}", file=sys.stderr)
         return 2
     bot.run_forever()
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -58,7 +59,7 @@ def from_env(env: Mapping[str, str] | None = None, *, run: bool = True) -> Setti
         slack_api_url=_api_url(get("IMAGEBOT_SLACK_API_URL", "https://slack.com/api/")),
         host=get("IMAGEBOT_HOST", "0.0.0.0").strip() or "0.0.0.0",
         port=_port(get("IMAGEBOT_PORT", "3000")),
-        region=get("IMAGEBOT_REGION", "").strip(),
+        region=_region(get("IMAGEBOT_REGION", "")),
         ecs_endpoint=_endpoint(get("IMAGEBOT_ECS_ENDPOINT", "")),
         db_path=get("IMAGEBOT_DB", "./imagebot.sqlite").strip() or "./imagebot.sqlite",
         policy_path=get("IMAGEBOT_POLICY", "").strip(),
@@ -126,6 +127,18 @@ def _endpoint(raw: str) -> str:
         raise ConfigError(
             f"IMAGEBOT_ECS_ENDPOINT has a malformed port ({raw!r})."
         ) from None
+    return value
+
+
+_REGION = re.compile(r"[a-z]{2,}(-[a-z0-9]+)+")
+
+
+def _region(raw: str) -> str:
+    value = raw.strip()
+    if value and not _REGION.fullmatch(value):
+        raise ConfigError(
+            f"IMAGEBOT_REGION must be a region id such as cn-hangzhou (got {raw!r})."
+        )
     return value
 
 

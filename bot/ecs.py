@@ -135,7 +135,7 @@ _EXPLANATIONS: dict[str, str] = {
         "then try again."
     ),
     "InvalidImageId.NotFound": (
-        "There is no custom image {image} in {region} for this account. Check the "
+        "{image} is not a custom image in {region} of this account. Check the "
         "image id and the region (`region=<r>`), then try again."
     ),
     "MissingParameter": (

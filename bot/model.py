@@ -21,10 +21,6 @@ class State(StrEnum):
     EXPIRED = "EXPIRED"
 
     @property
-    def is_open(self) -> bool:
-        return self is State.PREVIEWED
-
-    @property
     def is_final(self) -> bool:
         return self not in (State.PREVIEWED, State.EXECUTING)
 
@@ -243,6 +239,7 @@ class AuditEvent:
     after: dict[str, str] = field(default_factory=dict)
     ecs_request_id: str = ""
     break_glass: bool = False
+    reason: str = ""
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,8 +12,9 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -42,7 +43,11 @@ T = TypeVar("T")
 
 
 class UserError(Exception):
-    """Something the person who acted must read; nothing was changed."""
+    """Something the person who acted must read; nothing was changed.
+
+    The message is Slack mrkdwn that is already safe: values from people or
+    from ECS in it are escaped.
+    """
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -216,12 +221,14 @@ class Service:
         try:
             ts = self.notifier.publish(request)
         except DeliveryError as error:
-            self.store.transition(
+            cancelled = self.store.transition(
                 request.id,
                 {State.PREVIEWED},
                 State.CANCELLED,
                 close_reason=error.reason,
             )
+            if cancelled is not None:
+                self._record(EventKind.CANCELLED, cancelled, "", detail=error.reason)
             raise UserError(_delivery_text(error.reason)) from None
         posted = self.store.update(
             request.id, lambda r: dataclasses.replace(r, root_ts=ts)
@@ -384,15 +391,25 @@ class Service:
         if not decision.allowed:
             return decision.reason
 
+        with self._work() as working:
+            if not working:
+                return _RESTARTING
+            return self._approve_claimed(request, user)
+
+    def _approve_claimed(self, request: ChangeRequest, user: str) -> str:
         def add(current: ChangeRequest) -> ChangeRequest | None:
             if current.state is not State.PREVIEWED or user in current.approvals:
                 return None
             if not current.approvals_missing:
                 return None
-            approvals = [*current.approvals, user]
-            return dataclasses.replace(
-                current, approvals=approvals, updated_at=self.clock()
+            approved = dataclasses.replace(
+                current, approvals=[*current.approvals, user], updated_at=self.clock()
             )
+            if approved.approvals_missing:
+                return approved
+            # The last approval claims the execution in the same write, so no
+            # crash or shutdown can leave a fully approved request that never runs.
+            return dataclasses.replace(approved, state=State.EXECUTING, closed_by=user)
 
         approved = self.store.update(request.id, add)
         if approved is None:
@@ -404,16 +421,17 @@ class Service:
             return "This request already has all the approvals it needs."
         self._record(EventKind.APPROVED, approved, user)
         log.info(
-            "request %s approved by %s (%d missing)",
+            "request %s for %s approved by %s (%d missing)",
             approved.id,
+            approved.image_id,
             user,
             approved.approvals_missing,
         )
-        self.notifier.reply(approved, EventKind.APPROVED, user)
-        if approved.approvals_missing:
-            self.notifier.refresh(approved)
-            return ""
-        return self._execute(approved, user)
+        self._tell(self.notifier.reply, approved, EventKind.APPROVED, user)
+        if approved.state is State.EXECUTING:
+            return self._run(approved, user)
+        self._tell(self.notifier.refresh, approved)
+        return ""
 
     def _cancel(self, request: ChangeRequest, user: str) -> str:
         if user != request.requester:
@@ -439,6 +457,10 @@ class Service:
     def may_reject(self, request: ChangeRequest, user: str) -> policy.Decision:
         if user == request.requester:
             return policy.Decision(False, "Use Cancel to withdraw your own request.")
+        if not request.approvals_required:
+            return policy.Decision(
+                False, "This request needs no approval, so there is nothing to reject."
+            )
         risky = risks.is_risky(request.risks, request.after)
         return policy.may_approve(
             self.policy,
@@ -470,100 +492,129 @@ class Service:
         if closed is None:
             return _closed_text(self.store.get(request.id) or request)
         self._record(kind, closed, user, detail=reason)
-        log.info("request %s %s by %s", closed.id, state.value, user)
-        self.notifier.refresh(closed)
-        self.notifier.reply(closed, kind, user)
+        log.info(
+            "request %s for %s %s by %s", closed.id, closed.image_id, state.value, user
+        )
+        self._tell(self.notifier.refresh, closed)
+        self._tell(self.notifier.reply, closed, kind, user)
         return ""
 
     # -- execution -----------------------------------------------------------
 
     def _execute(self, request: ChangeRequest, user: str) -> str:
         """PREVIEWED → EXECUTING exactly once, then the one real write."""
-        with self._idle:
-            if self._closing:
-                return "imagebot is restarting; press the button again in a minute."
-            self._executing += 1
-        try:
-            return self._execute_claimed(request, user)
-        finally:
-            with self._idle:
-                self._executing -= 1
-                self._idle.notify_all()
+        with self._work() as working:
+            if not working:
+                return _RESTARTING
+            running = self.store.transition(
+                request.id,
+                {State.PREVIEWED},
+                State.EXECUTING,
+                closed_by=user,
+                updated_at=self.clock(),
+            )
+            if running is None:
+                return _closed_text(self.store.get(request.id) or request)
+            return self._run(running, user)
 
-    def _execute_claimed(self, request: ChangeRequest, user: str) -> str:
-        running = self.store.transition(
-            request.id,
-            {State.PREVIEWED},
-            State.EXECUTING,
-            closed_by=user,
-            updated_at=self.clock(),
-        )
-        if running is None:
-            return _closed_text(self.store.get(request.id) or request)
+    def _run(self, running: ChangeRequest, user: str) -> str:
+        """The write of a request this thread has claimed (state EXECUTING)."""
         log.info(
-            "request %s executing for %s on %s", running.id, user, running.image_id
+            "request %s executing for %s on %s in %s",
+            running.id,
+            user,
+            running.image_id,
+            running.region,
         )
-        self.notifier.refresh(running)
+        self._tell(self.notifier.refresh, running)
 
         changed = self._changed_since_preview(running)
         if changed:
-            return self._finish(
-                running,
-                user,
-                WriteResult(Outcome.FAILED, code="ImageChanged", message=changed),
-            )
+            return self._finish(running, user, changed)
         result = self.gateway.modify(running.region, running.image_id, running.after)
         if result.outcome is Outcome.UNKNOWN:
             result = self._reconcile_write(running, result)
         return self._finish(running, user, result)
 
-    def _changed_since_preview(self, request: ChangeRequest) -> str:
+    @contextmanager
+    def _work(self) -> Iterator[bool]:
+        """Count work that must finish before shutdown; False once shutting down."""
+        with self._idle:
+            if self._closing:
+                yield False
+                return
+            self._executing += 1
+        try:
+            yield True
+        finally:
+            with self._idle:
+                self._executing -= 1
+                self._idle.notify_all()
+
+    def _tell(self, send: Callable[..., None], *args: Any) -> None:
+        """Notify Slack; a failure is logged and never stops the request's work."""
+        try:
+            send(*args)
+        except Exception:
+            log.exception("notification %s failed", getattr(send, "__name__", send))
+
+    def _changed_since_preview(self, request: ChangeRequest) -> WriteResult | None:
+        """A refusal when the image no longer matches the preview, else None.
+
+        Texts here are plain: the thread reply escapes them.
+        """
         try:
             now = self.gateway.image(request.region, request.image_id)
         except EcsError as error:
-            return (
-                f"Could not read {request.image_id} again before applying: "
-                f"{error.message}"
+            return WriteResult(
+                Outcome.FAILED,
+                code="RereadFailed",
+                message=f"Could not read {request.image_id} again before applying, "
+                f"so nothing was applied: {error.message}",
             )
         then = attributes.read(request.image)
         current = attributes.read(now)
         moved = [k for k in attributes.ordered(then) if then[k] != current[k]]
-        if now.status != request.image.status and "status" not in moved:
-            moved.append("status")
         if not moved:
-            return ""
+            return None
         shown = ", ".join(
-            f"{attributes.get(k).label} {_shown(then[k])} → {_shown(current[k])}"
+            f"{attributes.get(k).label} {then[k] or '(empty)'} → "
+            f"{current[k] or '(empty)'}"
             for k in moved
         )
-        return (
-            f"{request.image_id} changed since the preview ({shown}), so the approval "
-            "no longer matches what was shown. Nothing was applied; run the command "
-            "again for a fresh preview."
+        return WriteResult(
+            Outcome.FAILED,
+            code="ImageChanged",
+            message=f"{request.image_id} changed since the preview ({shown}), so the "
+            "approval no longer matches what was shown. Nothing was applied; run "
+            "the command again for a fresh preview.",
         )
 
     def _reconcile_write(
         self, request: ChangeRequest, result: WriteResult
     ) -> WriteResult:
-        """After a timeout or 5xx, read the image to learn whether the write landed."""
+        """After a timeout or 5xx, read the image to learn whether the write landed.
+
+        Old values do not prove the write failed (ECS may still apply it), so
+        anything but the new values stays UNKNOWN, and nothing is written again.
+        """
         try:
             image = self.gateway.image(request.region, request.image_id)
         except EcsError:
             return result
-        current = attributes.read(image, request.after)
-        if current == request.after:
-            return WriteResult(Outcome.SUCCEEDED, result.ecs_request_id, "", "")
-        if current == request.before:
-            return WriteResult(
-                Outcome.FAILED,
-                result.ecs_request_id,
-                result.code or "NotApplied",
-                "ECS did not answer in time, and a fresh read shows the change did "
-                "not land. Nothing was applied; run the command again.",
-            )
-        return result
+        if attributes.read(image, request.after) == request.after:
+            return WriteResult(Outcome.SUCCEEDED, result.ecs_request_id)
+        return WriteResult(
+            Outcome.UNKNOWN,
+            result.ecs_request_id,
+            result.code or "NoAnswer",
+            f"ECS did not confirm the change ({result.message}), and "
+            f"{request.image_id} does not show it yet. It may still land: check "
+            "the image with show before running the command again.",
+        )
 
     def _finish(self, request: ChangeRequest, user: str, result: WriteResult) -> str:
+        """EXECUTING → the outcome's state, recorded, then reported in the thread."""
         state = State(result.outcome.value)
         after_state = dict(request.snapshot)
         if state is State.SUCCEEDED:
@@ -599,9 +650,9 @@ class Service:
         if done.break_glass and state is State.SUCCEEDED:
             self._record(EventKind.BREAK_GLASS, done, user, detail=done.incident)
             if self.policy.announce_channel:
-                self.notifier.announce(self.policy.announce_channel, done)
-        self.notifier.refresh(done)
-        self.notifier.reply(done, kind, user)
+                self._tell(self.notifier.announce, self.policy.announce_channel, done)
+        self._tell(self.notifier.refresh, done)
+        self._tell(self.notifier.reply, done, kind, user)
         return ""
 
     # -- revert, expiry, start-up --------------------------------------------
@@ -628,9 +679,9 @@ class Service:
             )
         except UserError as error:
             return error.message
-        self._record(EventKind.REVERTED, request, user, detail=preview.request.id)
         if not preview.posted:
             return _blocked_summary(preview.request)
+        self._record(EventKind.REVERTED, request, user, detail=preview.request.id)
         return ""
 
     def _expire_if_overdue(self, request: ChangeRequest) -> ChangeRequest:
@@ -646,9 +697,9 @@ class Service:
         if expired is None:
             return
         self._record(EventKind.EXPIRED, expired, "")
-        log.info("request %s expired", expired.id)
-        self.notifier.refresh(expired)
-        self.notifier.reply(expired, EventKind.EXPIRED, "")
+        log.info("request %s for %s expired", expired.id, expired.image_id)
+        self._tell(self.notifier.refresh, expired)
+        self._tell(self.notifier.reply, expired, EventKind.EXPIRED, "")
 
     def expire_overdue(self) -> int:
         """Expire every request past its time; returns how many."""
@@ -700,8 +751,8 @@ class Service:
             return
         self._record(EventKind.RECONCILED, settled, "", detail=state.value)
         log.info("request %s reconciled as %s", settled.id, state.value)
-        self.notifier.refresh(settled)
-        self.notifier.reply(settled, EventKind.RECONCILED, "")
+        self._tell(self.notifier.refresh, settled)
+        self._tell(self.notifier.reply, settled, EventKind.RECONCILED, "")
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -741,13 +792,13 @@ class Service:
         try:
             return future.result()
         except EcsError as error:
-            raise UserError(error.message) from None
+            raise UserError(esc(error.message)) from None
 
     def _read(self, fn: Callable[[], T]) -> T:
         try:
             return fn()
         except EcsError as error:
-            raise UserError(error.message) from None
+            raise UserError(esc(error.message)) from None
 
     def _record(
         self, kind: EventKind, request: ChangeRequest, user: str, *, detail: str = ""
@@ -764,6 +815,7 @@ class Service:
                 after=dict(request.after),
                 ecs_request_id=request.ecs_request_id,
                 break_glass=request.break_glass,
+                reason=request.reason,
                 detail=detail,
             )
         )
@@ -776,10 +828,6 @@ def _no_change_text(image: ImageSnapshot, changes: Mapping[str, str]) -> str:
     return f"Nothing to change: {image.image_id} already has {shown}."
 
 
-def _shown(value: str) -> str:
-    return esc(value) if value else "(empty)"
-
-
 def _delivery_text(reason: str) -> str:
     if reason in ("not_in_channel", "channel_not_found"):
         return (
@@ -787,6 +835,9 @@ def _delivery_text(reason: str) -> str:
             "Invite me with `/invite @imagebot` and run the command again."
         )
     return f"Slack refused the preview ({reason}); nothing was changed. Try again."
+
+
+_RESTARTING = "imagebot is restarting; press the button again in a minute."
 
 
 def _closed_text(request: ChangeRequest) -> str:
@@ -803,5 +854,7 @@ def _closed_text(request: ChangeRequest) -> str:
 
 
 def _blocked_summary(request: ChangeRequest) -> str:
-    problems = "; ".join(r.text for r in request.risks if r.severity.value == "block")
+    problems = "; ".join(
+        esc(r.text) for r in request.risks if r.severity.value == "block"
+    )
     return f"The revert cannot run: {problems}"

@@ -85,6 +85,22 @@ def test_help_does_not_pay_for_the_ecs_sdk() -> None:
             },
             "IMAGEBOT_PORT",
         ),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "IMAGEBOT_REGION": "Not_A_Region!",
+            },
+            "IMAGEBOT_REGION",
+        ),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "IMAGEBOT_DB": "/nonexistent/dir/state.sqlite",
+            },
+            "IMAGEBOT_DB",
+        ),
     ],
 )
 def test_bad_configuration_stops_start_up_with_one_line(

@@ -194,7 +194,7 @@ def test_the_audit_export_reads_back_every_step(
     make_stack: StackFactory, tmp_path: Path
 ) -> None:
     stack = make_stack(Policy(approvals_required=1))
-    stack.command("set m-plain0001 name=audited")
+    stack.command('set m-plain0001 name=audited reason="ticket OPS-7"')
     root = stack.preview()
     stack.click("approve", buttons(root)["approve"]["value"], user="UBOB")
     stack.thread(root, count=2)
@@ -213,6 +213,7 @@ def test_the_audit_export_reads_back_every_step(
     assert applied["after"] == {"name": "audited"}
     assert applied["before"] == {"name": "plain-image"}
     assert applied["ecs_request_id"]
+    assert all(row["reason"] == "ticket OPS-7" for row in rows)
 
 
 def test_the_audit_export_as_csv_filters_by_image(
@@ -244,3 +245,19 @@ def test_the_audit_export_as_csv_filters_by_image(
     assert lines[0].startswith("time,kind,request_id")
     assert len(lines) == 3
     assert all("m-imdsv201" in line for line in lines[1:])
+
+
+def test_a_crafted_reject_of_a_request_without_approvals_is_refused(
+    make_stack: StackFactory,
+) -> None:
+    stack = make_stack(Policy())
+    stack.command("set m-plain0001 name=not-rejectable")
+    root = stack.preview()
+    request_id = buttons(root)["apply"]["value"]
+
+    stack.click("reject", request_id, user="UMALLORY")
+
+    assert "needs no approval" in stack.private("UMALLORY")
+    assert stack.slack.calls_to("views.open") == []
+    request = stack.bot.store.get(request_id)
+    assert request is not None and request.state.value == "PREVIEWED"

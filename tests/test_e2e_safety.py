@@ -170,7 +170,7 @@ def test_a_write_that_times_out_is_settled_by_a_read(stack: Stack) -> None:
     assert stack.emulator.count("ModifyImageAttribute", dry_run=False) == 1
 
 
-def test_a_write_that_failed_with_5xx_is_reported_as_not_applied(stack: Stack) -> None:
+def test_a_5xx_write_the_image_does_not_show_stays_unknown(stack: Stack) -> None:
     stack.command("set m-plain0001 name=did-not-land")
     root = stack.preview()
     stack.emulator.inject("ModifyImageAttribute", "5xx", times=1)
@@ -178,9 +178,24 @@ def test_a_write_that_failed_with_5xx_is_reported_as_not_applied(stack: Stack) -
     stack.click("apply", buttons(root)["apply"]["value"], message_ts=root.ts)
 
     text = message_text(stack.thread(root)[0])
-    assert "did not land" in text
+    assert "unknown outcome" in text and "check the image" in text
+    request = stack.bot.store.get(buttons(root)["apply"]["value"])
+    assert request is not None and request.state is State.UNKNOWN
     assert stack.emulator.image("m-plain0001")["ImageName"] == "plain-image"
     assert stack.emulator.count("ModifyImageAttribute", dry_run=False) == 1
+
+
+def test_a_slack_outage_mid_apply_does_not_stop_the_write(stack: Stack) -> None:
+    stack.command("set m-plain0001 name=slack-down")
+    root = stack.preview()
+    request_id = buttons(root)["apply"]["value"]
+    stack.slack.fail("chat.update", "internal_error", times=5)
+
+    stack.click("apply", request_id, message_ts=root.ts)
+
+    assert "Applied" in message_text(stack.thread(root)[0])
+    request = stack.bot.store.get(request_id)
+    assert request is not None and request.state is State.SUCCEEDED
 
 
 def test_executing_requests_are_reconciled_at_start_up(stack: Stack) -> None:

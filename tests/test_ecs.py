@@ -740,7 +740,12 @@ def test_unknown_code_gets_a_generic_message_naming_the_code() -> None:
 
 
 def test_explanation_without_image_or_region_still_reads_well() -> None:
-    assert explain("InvalidImageId.NotFound").startswith("There is no custom image the")
+    assert explain("InvalidImageId.NotFound").startswith(
+        "The image is not a custom image in this region"
+    )
+    assert explain("InvalidImageId.NotFound", image_id="m-x1").startswith(
+        "Image `m-x1` is not a custom image"
+    )
 
 
 def test_each_call_logs_one_debug_line_and_the_write_one_info_line(

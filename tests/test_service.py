@@ -207,3 +207,80 @@ def test_dry_run_args_are_the_differing_changes_only(
     )
 
     assert seen[-1] == {"name": "renamed"}
+
+
+class FlakyNotifier(Posted):
+    """Slack that times out on every update of a posted message."""
+
+    def refresh(self, request: ChangeRequest) -> None:
+        raise TimeoutError("slack did not answer")
+
+
+def _service(gateway: HeldGateway, notifier: Posted, policy: Policy) -> Service:
+    return Service(
+        gateway=gateway,  # type: ignore[arg-type]
+        store=RequestStore(":memory:"),
+        policy=policy,
+        directory=NoDirectory(),
+        notifier=notifier,
+    )
+
+
+def _rename(image_id: str) -> Command:
+    return Command(
+        verb=Verb.SET, image_id=image_id, region=REGION, changes={"name": "renamed"}
+    )
+
+
+def test_a_notification_failure_never_stops_the_write() -> None:
+    gateway = HeldGateway({"m-old": _image("m-old", "", "2026-01-01T00:00:00Z")})
+    writes: list[Mapping[str, str]] = []
+    gateway.modify = lambda r, i, changes: (  # type: ignore[method-assign]
+        writes.append(changes) or WriteResult(Outcome.SUCCEEDED, "req-9")
+    )
+    service = _service(gateway, FlakyNotifier(), Policy())
+    request = service.request_change(_rename("m-old"), "UALICE", "C1").request
+
+    assert service.click(request.id, "apply", "UALICE") == ""
+
+    stored = service.store.get(request.id)
+    assert stored is not None and stored.state.value == "SUCCEEDED"
+    assert writes == [{"name": "renamed"}]
+    service.close()
+
+
+def test_the_last_approval_and_the_claim_are_one_write() -> None:
+    gateway = HeldGateway({"m-old": _image("m-old", "", "2026-01-01T00:00:00Z")})
+    service = _service(gateway, Posted(), Policy(approvals_required=1))
+    request = service.request_change(_rename("m-old"), "UALICE", "C1").request
+    seen: list[str] = []
+    gateway.image = lambda region, image_id: (  # type: ignore[method-assign]
+        seen.append(service.store.get(request.id).state.value)  # type: ignore[union-attr]
+        or gateway.images[image_id]
+    )
+
+    service.click(request.id, "approve", "UBOB")
+
+    assert seen[0] == "EXECUTING"
+    stored = service.store.get(request.id)
+    assert stored is not None and stored.approvals == ["UBOB"]
+    assert stored.state.value == "SUCCEEDED"
+    service.close()
+
+
+def test_approvals_during_shutdown_are_refused_and_not_recorded() -> None:
+    gateway = HeldGateway({"m-old": _image("m-old", "", "2026-01-01T00:00:00Z")})
+    service = _service(gateway, Posted(), Policy(approvals_required=1))
+    request = service.request_change(_rename("m-old"), "UALICE", "C1").request
+    assert service.drain(timeout=1)
+
+    message = service.click(request.id, "approve", "UBOB")
+
+    assert "restarting" in message
+    stored = service.store.get(request.id)
+    assert (
+        stored is not None
+        and stored.approvals == []
+        and stored.state.value == "PREVIEWED"
+    )
+    service.close()

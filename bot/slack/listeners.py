@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 
 _CLICK = re.compile(r"^imagebot:(apply|approve|cancel|revert)$")
 _OOPS = (
-    "Something went wrong inside imagebot; nothing was changed. Try again, and if "
-    "it keeps happening, ask the bot's operators to check its log."
+    "Something went wrong inside imagebot. Check the request's thread or "
+    "`/image history` before trying again, and if it keeps happening, ask the "
+    "bot's operators to check its log."
 )
 
 
@@ -87,22 +88,10 @@ def register(app: App, service: Service, settings: Settings) -> None:
         client: WebClient,
         respond: Respond,
     ) -> None:
+        # The dialog must open within Slack's 3 s of the click, so this runs
+        # before the response; the checks are local but for a cached group lookup.
         ack()
-        request = service.request(str(action.get("value", "")))
-        if request is None or request.state is not State.PREVIEWED:
-            _tell(respond, "This request is no longer open.")
-            return
-        decision = service.may_reject(request, body["user"]["id"])
-        if not decision.allowed:
-            _tell(respond, decision.reason)
-            return
-        try:
-            client.views_open(
-                trigger_id=body["trigger_id"], view=blocks.reject_modal(request)
-            )
-        except SlackApiError as error:
-            log.warning("reject dialog not opened: %s", error.response.get("error"))
-            _tell(respond, "Slack did not open the dialog in time; press Reject again.")
+        _guard(respond, lambda: _open_reject(service, body, action, client, respond))
 
     app.action("imagebot:reject")(open_reject)
 
@@ -122,13 +111,39 @@ def register(app: App, service: Service, settings: Settings) -> None:
         request_id = view.get("private_metadata", "")
         try:
             message = service.reject(request_id, user, _reason(view))
-        except UserError as error:
-            message = error.message
-        request = service.request(request_id)
-        if message and request is not None:
-            client.chat_postEphemeral(channel=request.channel, user=user, text=message)
+            request = service.request(request_id)
+            if message and request is not None:
+                client.chat_postEphemeral(
+                    channel=request.channel, user=user, text=message
+                )
+        except Exception:
+            log.exception("reject of %s by %s failed", request_id, user)
 
     app.view(blocks.REJECT_VIEW)(ack=ack_reject, lazy=[run_reject])
+
+
+def _open_reject(
+    service: Service,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+) -> None:
+    request = service.request(str(action.get("value", "")))
+    if request is None or request.state is not State.PREVIEWED:
+        _tell(respond, "This request is no longer open.")
+        return
+    decision = service.may_reject(request, body["user"]["id"])
+    if not decision.allowed:
+        _tell(respond, decision.reason)
+        return
+    try:
+        client.views_open(
+            trigger_id=body["trigger_id"], view=blocks.reject_modal(request)
+        )
+    except SlackApiError as error:
+        log.warning("reject dialog not opened: %s", error.response.get("error"))
+        _tell(respond, "Slack did not open the dialog in time; press Reject again.")
 
 
 def _dispatch(

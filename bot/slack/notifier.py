@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.model import ChangeRequest, EventKind
 from bot.service import DeliveryError
@@ -30,6 +30,9 @@ class SlackNotifier:
             reason = str(error.response.get("error", "unknown_error"))
             log.warning("request %s: preview not posted: %s", request.id, reason)
             raise DeliveryError(reason) from None
+        except (SlackClientError, OSError) as error:
+            log.warning("request %s: preview not posted: %r", request.id, error)
+            raise DeliveryError("slack_unreachable") from None
         return str(response["ts"])
 
     def refresh(self, request: ChangeRequest) -> None:
