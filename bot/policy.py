@@ -54,6 +54,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.text import esc
+
 MAX_TTL_MINUTES = 10080.0
 
 _PERSON = re.compile(r"[UW][A-Z0-9]+")
@@ -420,7 +422,7 @@ def _mention(id_: str) -> str:
         return f"<!subteam^{id_}>"
     if _PERSON.fullmatch(id_):
         return f"<@{id_}>"
-    return id_.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return esc(id_)
 
 
 def _check(
