@@ -148,6 +148,7 @@ class Service:
         self._idle = threading.Condition()
         self._closing = False
         self._families = FamilyMemo()
+        self._posting: dict[str, threading.Event] = {}
 
     # -- reads ---------------------------------------------------------------
 
@@ -218,8 +219,15 @@ class Service:
             return Preview(request, posted=False)
 
         self.store.add(request)
+        self._record(EventKind.PREVIEWED, request, user)
+        # A click can reach the bot before Slack's answer to the post does; it
+        # waits on this so that its thread replies know the message's ts.
+        posting = self._posting[request.id] = threading.Event()
         try:
             ts = self.notifier.publish(request)
+            posted = self.store.update(
+                request.id, lambda r: dataclasses.replace(r, root_ts=ts)
+            )
         except DeliveryError as error:
             cancelled = self.store.transition(
                 request.id,
@@ -230,10 +238,9 @@ class Service:
             if cancelled is not None:
                 self._record(EventKind.CANCELLED, cancelled, "", detail=error.reason)
             raise UserError(_delivery_text(error.reason)) from None
-        posted = self.store.update(
-            request.id, lambda r: dataclasses.replace(r, root_ts=ts)
-        )
-        self._record(EventKind.PREVIEWED, request, user)
+        finally:
+            posting.set()
+            self._posting.pop(request.id, None)
         log.info(
             "request %s by %s for %s in %s previewed (approvals %d)",
             request.id,
@@ -344,7 +351,7 @@ class Service:
         """Handle a button; returns what the clicker alone should read, or ""."""
         if action not in ACTIONS:
             return "That button is not one of imagebot's."
-        request = self.store.get(request_id)
+        request = self.request(request_id)
         if request is None:
             log.warning("click %s by %s names no request %r", action, user, request_id)
             return "That request no longer exists; nothing was changed."
@@ -443,7 +450,7 @@ class Service:
 
     def reject(self, request_id: str, user: str, reason: str) -> str:
         """Close a request on an approver's word, with their reason."""
-        request = self.store.get(request_id)
+        request = self.request(request_id)
         if request is None:
             return "That request no longer exists; nothing was changed."
         request = self._expire_if_overdue(request)
@@ -471,6 +478,10 @@ class Service:
         )
 
     def request(self, request_id: str) -> ChangeRequest | None:
+        """The stored request, once its preview is posted (or failed to post)."""
+        posting = self._posting.get(request_id)
+        if posting is not None:
+            posting.wait(timeout=10)
         return self.store.get(request_id)
 
     def _close(

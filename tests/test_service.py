@@ -284,3 +284,45 @@ def test_approvals_during_shutdown_are_refused_and_not_recorded() -> None:
         and stored.state.value == "PREVIEWED"
     )
     service.close()
+
+
+class SlowPost(Posted):
+    """Slack whose answer to the preview post is held back until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.replies: list[str] = []
+
+    def publish(self, request: ChangeRequest) -> str:
+        self.published.append(request)
+        self.release.wait(5)
+        return "9.0001"
+
+    def reply(self, request: ChangeRequest, kind: EventKind, actor: str) -> None:
+        self.replies.append(request.root_ts)
+
+
+def test_a_click_that_outruns_the_preview_post_waits_for_its_ts() -> None:
+    gateway = HeldGateway({"m-old": _image("m-old", "", "2026-01-01T00:00:00Z")})
+    slack = SlowPost()
+    service = _service(gateway, slack, Policy())
+    opening = threading.Thread(
+        target=service.request_change, args=(_rename("m-old"), "UALICE", "C1")
+    )
+    opening.start()
+    while not slack.published:
+        threading.Event().wait(0.01)
+    request_id = slack.published[0].id
+
+    clicking = threading.Thread(
+        target=service.click, args=(request_id, "cancel", "UALICE")
+    )
+    clicking.start()
+    threading.Event().wait(0.2)
+    slack.release.set()
+    opening.join()
+    clicking.join()
+
+    assert slack.replies == ["9.0001"]
+    service.close()
