@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -60,6 +61,42 @@ def event(n: int) -> AuditEvent:
         after={"status": "Deprecated"},
         ecs_request_id=f"ECS-{n}",
     )
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    requests: int
+    events: int
+    transitions_per_s: float
+    record_seconds: float
+    open_seconds: list[float]
+
+
+def measure(path: str, events: int, requests: int, opens: int = 5) -> StoreResult:
+    """Transitions per second, and the time to open a store holding `events`."""
+    store = RequestStore(path)
+    try:
+        for n in range(requests):
+            store.add(request(n))
+        started = time.perf_counter()
+        for n in range(requests):
+            store.transition(f"req-{n:06d}", [State.PREVIEWED], State.EXECUTING)
+            store.transition(f"req-{n:06d}", [State.EXECUTING], State.SUCCEEDED)
+        transitions = 2 * requests / (time.perf_counter() - started)
+        started = time.perf_counter()
+        for n in range(events):
+            store.record(event(n))
+        recorded = time.perf_counter() - started
+    finally:
+        store.close()
+
+    opened: list[float] = []
+    for _ in range(opens):
+        started = time.perf_counter()
+        store = RequestStore(path)
+        opened.append(time.perf_counter() - started)
+        store.close()
+    return StoreResult(requests, events, transitions, recorded, opened)
 
 
 def run(path: str, events: int, requests: int) -> None:
