@@ -432,6 +432,28 @@ class EcsGateway:
         self, region: str, family: str, statuses: Sequence[str] = ("Available",)
     ) -> list[ImageSnapshot]:
         """The account's images of a family in these statuses, newest first."""
+        images = self._list_images(region, statuses, family=family)
+        found = [i for i in images if i.family == family]
+        return sorted(found, key=lambda i: i.creation_time, reverse=True)
+
+    def list_images(
+        self,
+        region: str,
+        statuses: Sequence[str] = ("Available", "Deprecated"),
+        *,
+        most: int = 2000,
+    ) -> list[ImageSnapshot]:
+        """The account's own images in these statuses, up to `most` of them."""
+        return self._list_images(region, statuses, most=most)
+
+    def _list_images(
+        self,
+        region: str,
+        statuses: Sequence[str],
+        *,
+        family: str = "",
+        most: int = 0,
+    ) -> list[ImageSnapshot]:
         from alibabacloud_ecs20140526 import models as ecs
 
         found: dict[str, ImageSnapshot] = {}
@@ -439,21 +461,23 @@ class EcsGateway:
         while True:
             request = ecs.DescribeImagesRequest(
                 region_id=region,
-                image_family=family,
+                image_family=family or None,
                 status=",".join(statuses),
                 image_owner_alias="self",
                 page_number=page,
                 page_size=_PAGE_SIZE,
             )
-            body = self._read("DescribeImages", region, f"family:{family}", request)
+            subject = f"family:{family}" if family else "images"
+            body = self._read("DescribeImages", region, subject, request)
             images = body.images.image if body.images and body.images.image else []
             for image in images:
-                if image.image_family == family:
-                    found[image.image_id] = _snapshot(image, region)
+                found[image.image_id] = _snapshot(image, region)
             if not images or page * _PAGE_SIZE >= (body.total_count or 0):
                 break
+            if most and len(found) >= most:
+                break
             page += 1
-        return sorted(found.values(), key=lambda i: i.creation_time, reverse=True)
+        return list(found.values())
 
     def resolve_family(self, region: str, family: str) -> ImageSnapshot | None:
         """The image a launch by family would use now, or None if there is none."""
@@ -618,10 +642,6 @@ class EcsGateway:
             (time.monotonic() - started) * 1000,
         )
         return result
-
-    def prepare(self, region: str) -> None:
-        """Load the SDK and build the region's client ahead of the first command."""
-        self._client(region)
 
     def close(self) -> None:
         """Forget the SDK clients; the gateway builds new ones if used again."""

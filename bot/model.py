@@ -194,7 +194,9 @@ class ChangeRequest:
         return max(0, self.approvals_required - len(self.approvals))
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        # A shallow copy: the store encodes it at once, and asdict's deep copy
+        # was a measurable part of every command.
+        data = {name: getattr(self, name) for name in _field_names(type(self))}
         data["state"] = self.state.value
         data["risks"] = [r.to_dict() for r in self.risks]
         data["dry_run"] = dataclasses.asdict(self.dry_run)

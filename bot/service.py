@@ -767,6 +767,18 @@ class Service:
 
     # -- lifecycle -----------------------------------------------------------
 
+    def warm_up(self, region: str) -> None:
+        """Load the SDK, open the connection and learn the images' families.
+
+        Run in the background at start: the first commands then pay none of it,
+        and a first deprecation can start its family reads at once.
+        """
+        try:
+            for image in self.gateway.list_images(region):
+                self._families.saw(image)
+        except EcsError as error:
+            log.warning("warm-up in %s: could not list images: %s", region, error.code)
+
     def drain(self, timeout: float = 30.0) -> bool:
         """Take no new work; wait for executing requests to finish and report."""
         deadline = time.monotonic() + timeout

@@ -66,6 +66,9 @@ def test_forged_signature_is_refused_and_does_nothing(stack: Stack) -> None:
         }
     )
 
+    wait_until(lambda: stack.emulator.count("DescribeImages") >= 1)  # the warm-up
+    before = len(stack.emulator.calls)
+
     wrong = post(stack.url, body, sign(body, secret="not-the-secret"))
     stale = post(stack.url, body, sign(body, ts=int(time.time()) - 600))
 
@@ -73,7 +76,7 @@ def test_forged_signature_is_refused_and_does_nothing(stack: Stack) -> None:
     time.sleep(0.3)
     assert stack.slack.calls_to("chat.postMessage") == []
     assert stack.slack.calls_to("response_url") == []
-    assert stack.emulator.calls == []
+    assert len(stack.emulator.calls) == before
 
 
 def test_a_click_naming_no_request_executes_nothing(stack: Stack) -> None:

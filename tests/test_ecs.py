@@ -210,6 +210,22 @@ def test_family_images_reads_every_page(
     assert emulator.count("DescribeImages") == 2
 
 
+def test_list_images_reads_pages_up_to_its_limit_in_any_listed_status(
+    emulator: EcsEmulator, gateway: EcsGateway
+) -> None:
+    for n in range(150):
+        emulator.add_image({"ImageId": f"m-many{n:05d}", "ImageFamily": "many"})
+
+    every = gateway.list_images(REGION)
+    capped = gateway.list_images(REGION, most=100)
+
+    ids = {i.image_id for i in every}
+    assert {"m-webdep01", "m-webnew01", "m-many00149"} <= ids
+    assert "m-creating1" not in ids
+    assert len(capped) == 100
+    assert next(i for i in every if i.image_id == "m-webdep01").family == "web-base"
+
+
 def test_resolve_family_gives_the_newest_available_image(
     gateway: EcsGateway,
 ) -> None:

@@ -53,6 +53,10 @@ class HeldGateway:
         self.family_started.set()
         return [i for i in self.images.values() if i.family == family]
 
+    def list_images(self, region: str) -> list[ImageSnapshot]:
+        self.calls.append(("list", region))
+        return list(self.images.values())
+
     def resolve_family(self, region: str, family: str) -> ImageSnapshot | None:
         self.calls.append(("resolve", family))
         members = [i for i in self.images.values() if i.family == family]
@@ -326,3 +330,15 @@ def test_a_click_that_outruns_the_preview_post_waits_for_its_ts() -> None:
 
     assert slack.replies == ["9.0001"]
     service.close()
+
+
+def test_the_warm_up_lets_a_first_deprecation_read_its_family_at_once(
+    world: tuple[Service, HeldGateway, Posted],
+) -> None:
+    service, gateway, _ = world
+    service.warm_up(REGION)
+    gateway.hold_image = True
+
+    preview = service.request_change(_deprecate("m-new"), "UALICE", "C1")
+
+    assert [r.code for r in preview.request.risks] == ["rollback"]

@@ -126,10 +126,10 @@ class Bot:
 
     def _after_start(self) -> None:
         if self.settings.region:
-            # Importing the SDK takes a second or more; pay it now, not on the
-            # first command.
+            # Loading the SDK and opening ECS's connection take a second or more:
+            # paid here, in the background, instead of by the first commands.
             self._spawn(
-                "imagebot-warm-up", lambda: self.gateway.prepare(self.settings.region)
+                "imagebot-warm-up", lambda: self.service.warm_up(self.settings.region)
             )
         self._spawn("imagebot-reconcile", self.service.reconcile)
         self._spawn("imagebot-sweeper", self._sweep)
