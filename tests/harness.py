@@ -6,8 +6,6 @@ read what it said from the fake Slack; ECS state is read back from the emulator.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 import urllib.error
@@ -20,6 +18,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.policy import Policy
+from bot.sandbox import slack_client
 from bot.sandbox.ecs_emulator import (
     DEMO_ACCESS_KEY_ID,
     DEMO_ACCESS_KEY_SECRET,
@@ -45,13 +44,7 @@ class Reply:
 def sign(
     body: str, secret: str = SIGNING_SECRET, ts: int | None = None
 ) -> dict[str, str]:
-    stamp = int(time.time()) if ts is None else ts
-    mac = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256)
-    return {
-        "X-Slack-Request-Timestamp": str(stamp),
-        "X-Slack-Signature": "v0=" + mac.hexdigest(),
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
+    return slack_client.sign(body, secret, ts)
 
 
 def post(url: str, body: str, headers: Mapping[str, str]) -> Reply:
