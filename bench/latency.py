@@ -17,6 +17,7 @@ from functools import partial
 
 from bench.bare import BareApp
 from bench.common import Sent, Stats, click_body, command_body, post
+from bot.preflight import FamilyMemo
 from bot.sandbox.fake_slack import ApiCall, FakeSlack
 from bot.store import RequestStore
 from tests.harness import Stack, buttons
@@ -250,15 +251,12 @@ def measure_flow(bench: Bench, latency_ms: float, n: int, warmup: int) -> FlowRe
 
 
 def forget_families(stack: Stack) -> None:
-    """Empty the service's memo of image families (private, hence the getattr).
+    """Empty the reader's memo of image families, as for an image never seen.
 
     The memo lets a deprecation start its family reads alongside the image read;
     an image the bot has not seen since it started has no entry.
     """
-    service = stack.bot.service
-    memo = getattr(service, "_families", None)
-    if memo is not None:
-        service._families = type(memo)()
+    stack.bot.service.reader.families = FamilyMemo()
 
 
 def _has_root(store: RequestStore, request_id: str, ts: str) -> bool:

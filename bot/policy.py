@@ -54,7 +54,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.text import esc
+from bot.mrkdwn import esc
 
 MAX_TTL_MINUTES = 10080.0
 

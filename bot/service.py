@@ -12,30 +12,28 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from bot import attributes, policy, risks
+from bot import attributes, policy, risks, texts
 from bot.ecs import EcsError, EcsGateway
 from bot.model import (
     AuditEvent,
     ChangeRequest,
     Command,
-    DryRun,
     EventKind,
-    ImageSnapshot,
     Outcome,
     Preflight,
     State,
     Verb,
     WriteResult,
 )
+from bot.mrkdwn import esc
 from bot.policy import Directory, Policy
+from bot.preflight import FamilyView, ImageView, Reader
 from bot.store import RequestStore
-from bot.text import esc
 
 log = logging.getLogger(__name__)
 
@@ -82,45 +80,7 @@ class Preview:
     posted: bool
 
 
-@dataclass(frozen=True)
-class ImageView:
-    image: ImageSnapshot
-    family_resolves_to: str
-
-
-@dataclass(frozen=True)
-class FamilyView:
-    family: str
-    region: str
-    images: list[ImageSnapshot]
-    resolves_to: str
-
-
 ACTIONS = ("apply", "approve", "cancel", "revert")
-
-
-class FamilyMemo:
-    """The family each image was last seen in, so family reads can start early.
-
-    Only a head start: the preflight checks the guess against the image it reads.
-    """
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._seen: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
-
-    def get(self, region: str, image_id: str) -> str:
-        with self._lock:
-            return self._seen.get((region, image_id), "")
-
-    def saw(self, image: ImageSnapshot) -> None:
-        with self._lock:
-            key = (image.region, image.image_id)
-            self._seen.pop(key, None)
-            self._seen[key] = image.family
-            if len(self._seen) > self._size:
-                del self._seen[next(iter(self._seen))]
 
 
 class Service:
@@ -143,37 +103,19 @@ class Service:
         self.directory = directory
         self.notifier = notifier
         self.clock = clock
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="imagebot-ecs")
+        self.reader = Reader(gateway, workers=workers)
         self._executing = 0
         self._idle = threading.Condition()
         self._closing = False
-        self._families = FamilyMemo()
         self._posting: dict[str, threading.Event] = {}
 
     # -- reads ---------------------------------------------------------------
 
     def show(self, command: Command) -> ImageView:
-        image = self._read(lambda: self.gateway.image(command.region, command.image_id))
-        self._families.saw(image)
-        resolves_to = ""
-        if image.family:
-            found = self._read(
-                lambda: self.gateway.resolve_family(command.region, image.family)
-            )
-            resolves_to = found.image_id if found else ""
-        return ImageView(image, resolves_to)
+        return self._read(lambda: self.reader.image(command.region, command.image_id))
 
     def family(self, command: Command) -> FamilyView:
-        region, family = command.region, command.family
-        listing = self._pool.submit(
-            self.gateway.family_images, region, family, ("Available", "Deprecated")
-        )
-        resolved = self._pool.submit(self.gateway.resolve_family, region, family)
-        images = self._wait(listing)
-        current = self._wait(resolved)
-        for image in images:
-            self._families.saw(image)
-        return FamilyView(family, region, images, current.image_id if current else "")
+        return self._read(lambda: self.reader.family(command.region, command.family))
 
     def history(self, image_id: str = "", limit: int = 15) -> list[AuditEvent]:
         return self.store.events(
@@ -194,19 +136,15 @@ class Service:
         if command.incident:
             self._check_break_glass(user, command)
 
-        facts = self._preflight(command)
+        facts = self._read(lambda: self.reader.preflight(command))
         before = attributes.read(facts.image, command.changes)
         after = {k: v for k, v in command.changes.items() if before[k] != v}
         if not after:
-            raise UserError(_no_change_text(facts.image, command.changes))
+            raise UserError(texts.no_change(facts.image, command.changes))
         if after != command.changes:
             # The dry run ran on the whole command, alongside the image read; the
             # write will carry only what differs, so that is what must be checked.
-            dry_run = self._dry_run_result(
-                self._pool.submit(
-                    self.gateway.dry_run, command.region, command.image_id, after
-                )
-            )
+            dry_run = self.reader.dry_run(command.region, command.image_id, after)
             facts = dataclasses.replace(facts, dry_run=dry_run)
         request = self._new_request(command, user, channel, facts, after, revert_of)
         self._record(EventKind.REQUESTED, request, user)
@@ -237,7 +175,7 @@ class Service:
             )
             if cancelled is not None:
                 self._record(EventKind.CANCELLED, cancelled, "", detail=error.reason)
-            raise UserError(_delivery_text(error.reason)) from None
+            raise UserError(texts.undelivered(error.reason)) from None
         finally:
             posting.set()
             self._posting.pop(request.id, None)
@@ -260,53 +198,6 @@ class Service:
                 f'A break-glass change needs a reason: add reason="…" next to '
                 f"incident={command.incident}."
             )
-
-    def _preflight(self, command: Command) -> Preflight:
-        """Read everything the risks need; independent calls run concurrently."""
-        region, image_id, changes = command.region, command.image_id, command.changes
-        gw = self.gateway
-        image_f = self._pool.submit(gw.image, region, image_id)
-        dry_f = self._pool.submit(gw.dry_run, region, image_id, changes)
-        deprecating = changes.get("status") == "Deprecated"
-        shares_f = self._maybe(deprecating, gw.shared_with, region, image_id)
-        instances_f = self._maybe(
-            "boot-mode" in changes, gw.instances_using, region, image_id
-        )
-
-        # The family reads need the image's family. When the bot has seen the
-        # image before, they start now on that guess, alongside the image read.
-        wants_family = "status" in changes or "family" in changes
-        guess = self._families.get(region, image_id) if wants_family else ""
-        family_f = resolve_f = None
-        if guess:
-            family_f = self._pool.submit(gw.family_images, region, guess)
-            resolve_f = self._pool.submit(gw.resolve_family, region, guess)
-
-        image = self._wait(image_f)
-        self._families.saw(image)
-        if image.family != guess:
-            family_f = resolve_f = None
-            if wants_family and image.family:
-                family_f = self._pool.submit(gw.family_images, region, image.family)
-                resolve_f = self._pool.submit(gw.resolve_family, region, image.family)
-        resolved = self._wait(resolve_f) if resolve_f else None
-        family: list[ImageSnapshot] = self._wait(family_f) if family_f else []
-        shares: list[str] = self._wait(shares_f) if shares_f else []
-        instances: list[str] = self._wait(instances_f) if instances_f else []
-        return Preflight(
-            image=image,
-            family_available=tuple(family),
-            family_resolves_to=resolved.image_id if resolved else "",
-            shared_with=tuple(shares),
-            instances=tuple(instances),
-            dry_run=self._dry_run_result(dry_f),
-        )
-
-    def _dry_run_result(self, future: Future[DryRun]) -> DryRun:
-        try:
-            return future.result()
-        except EcsError as error:
-            return DryRun(passed=False, code=error.code, message=error.message)
 
     def _new_request(
         self,
@@ -359,7 +250,7 @@ class Service:
             return self._revert(request, user)
         request = self._expire_if_overdue(request)
         if request.state is not State.PREVIEWED:
-            return _closed_text(request)
+            return texts.closed(request)
         if action == "cancel":
             return self._cancel(request, user)
         if action == "approve":
@@ -400,7 +291,7 @@ class Service:
 
         with self._work() as working:
             if not working:
-                return _RESTARTING
+                return texts.RESTARTING
             return self._approve_claimed(request, user)
 
     def _approve_claimed(self, request: ChangeRequest, user: str) -> str:
@@ -422,7 +313,7 @@ class Service:
         if approved is None:
             latest = self.store.get(request.id) or request
             if latest.state is not State.PREVIEWED:
-                return _closed_text(latest)
+                return texts.closed(latest)
             if user in latest.approvals:
                 return "You already approved this request."
             return "This request already has all the approvals it needs."
@@ -455,7 +346,7 @@ class Service:
             return "That request no longer exists; nothing was changed."
         request = self._expire_if_overdue(request)
         if request.state is not State.PREVIEWED:
-            return _closed_text(request)
+            return texts.closed(request)
         decision = self.may_reject(request, user)
         if not decision.allowed:
             return decision.reason
@@ -501,7 +392,7 @@ class Service:
             updated_at=self.clock(),
         )
         if closed is None:
-            return _closed_text(self.store.get(request.id) or request)
+            return texts.closed(self.store.get(request.id) or request)
         self._record(kind, closed, user, detail=reason)
         log.info(
             "request %s for %s %s by %s", closed.id, closed.image_id, state.value, user
@@ -516,7 +407,7 @@ class Service:
         """PREVIEWED → EXECUTING exactly once, then the one real write."""
         with self._work() as working:
             if not working:
-                return _RESTARTING
+                return texts.RESTARTING
             running = self.store.transition(
                 request.id,
                 {State.PREVIEWED},
@@ -525,7 +416,7 @@ class Service:
                 updated_at=self.clock(),
             )
             if running is None:
-                return _closed_text(self.store.get(request.id) or request)
+                return texts.closed(self.store.get(request.id) or request)
             return self._run(running, user)
 
     def _run(self, running: ChangeRequest, user: str) -> str:
@@ -691,7 +582,7 @@ class Service:
         except UserError as error:
             return error.message
         if not preview.posted:
-            return _blocked_summary(preview.request)
+            return texts.revert_blocked(preview.request)
         self._record(EventKind.REVERTED, request, user, detail=preview.request.id)
         return ""
 
@@ -768,16 +659,8 @@ class Service:
     # -- lifecycle -----------------------------------------------------------
 
     def warm_up(self, region: str) -> None:
-        """Load the SDK, open the connection and learn the images' families.
-
-        Run in the background at start: the first commands then pay none of it,
-        and a first deprecation can start its family reads at once.
-        """
-        try:
-            for image in self.gateway.list_images(region):
-                self._families.saw(image)
-        except EcsError as error:
-            log.warning("warm-up in %s: could not list images: %s", region, error.code)
+        """Prepare ECS reads in the background at start (see Reader.warm_up)."""
+        self.reader.warm_up(region)
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Take no new work; wait for executing requests to finish and report."""
@@ -792,7 +675,7 @@ class Service:
         return True
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.reader.close()
 
     # -- helpers -------------------------------------------------------------
 
@@ -805,17 +688,6 @@ class Service:
     def _check(self, decision: policy.Decision) -> None:
         if not decision.allowed:
             raise UserError(decision.reason)
-
-    def _maybe(
-        self, wanted: bool, fn: Callable[..., T], *args: Any
-    ) -> Future[T] | None:
-        return self._pool.submit(fn, *args) if wanted else None
-
-    def _wait(self, future: Future[T]) -> T:
-        try:
-            return future.result()
-        except EcsError as error:
-            raise UserError(esc(error.message)) from None
 
     def _read(self, fn: Callable[[], T]) -> T:
         try:
@@ -842,42 +714,3 @@ class Service:
                 detail=detail,
             )
         )
-
-
-def _no_change_text(image: ImageSnapshot, changes: Mapping[str, str]) -> str:
-    shown = ", ".join(
-        f"{attributes.get(k).label.lower()} `{esc(v)}`" for k, v in changes.items()
-    )
-    return f"Nothing to change: {image.image_id} already has {shown}."
-
-
-def _delivery_text(reason: str) -> str:
-    if reason in ("not_in_channel", "channel_not_found"):
-        return (
-            "I can't post in this channel, so I can't show the preview here. "
-            "Invite me with `/invite @imagebot` and run the command again."
-        )
-    return f"Slack refused the preview ({reason}); nothing was changed. Try again."
-
-
-_RESTARTING = "imagebot is restarting; press the button again in a minute."
-
-
-def _closed_text(request: ChangeRequest) -> str:
-    texts = {
-        State.EXECUTING: "This change is being applied right now.",
-        State.SUCCEEDED: "This change was already applied.",
-        State.FAILED: "This change already ran and failed; see its thread.",
-        State.UNKNOWN: "This change already ran; see its thread for the outcome.",
-        State.CANCELLED: "This request was cancelled.",
-        State.REJECTED: "This request was rejected.",
-        State.EXPIRED: "This request expired; run the command again for a new preview.",
-    }
-    return texts.get(request.state, "This request is closed.")
-
-
-def _blocked_summary(request: ChangeRequest) -> str:
-    problems = "; ".join(
-        esc(r.text) for r in request.risks if r.severity.value == "block"
-    )
-    return f"The revert cannot run: {problems}"

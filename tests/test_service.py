@@ -23,7 +23,8 @@ from bot.model import (
     WriteResult,
 )
 from bot.policy import Policy
-from bot.service import FamilyMemo, Service
+from bot.preflight import FamilyMemo
+from bot.service import Service
 from bot.store import RequestStore
 
 REGION = "cn-hangzhou"

@@ -20,8 +20,8 @@ from bot.model import (
     Severity,
     State,
 )
+from bot.mrkdwn import esc
 from bot.policy import mentions
-from bot.text import esc
 
 Block = dict[str, Any]
 Message = tuple[str, list[Block]]

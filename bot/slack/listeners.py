@@ -20,9 +20,9 @@ from bot import commands
 from bot.commands import CommandError
 from bot.config import Settings
 from bot.model import Command, State, Verb
+from bot.mrkdwn import esc
 from bot.service import Service, UserError
 from bot.slack import blocks
-from bot.text import esc
 
 log = logging.getLogger(__name__)
 
