@@ -917,3 +917,9 @@ def test_sections_stop_at_their_cap_and_count_what_is_left() -> None:
     last = body[-1]["text"]["text"]
     shown = sum(b["text"]["text"].count("line ") for b in body)
     assert last.endswith(f"…and {200 - shown} more")
+
+
+def test_a_closed_request_speaks_of_the_ask_in_the_past() -> None:
+    _, body = blocks.request_message(request(state=State.SUCCEEDED))
+
+    assert "<@UALICE> asked to change `m-target`" in body[1]["text"]["text"]

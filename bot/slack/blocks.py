@@ -116,7 +116,7 @@ def request_message(request: ChangeRequest) -> Message:
     blocks: list[Block] = [
         header(_title(request)),
         section(
-            f"{user(request.requester)} wants to change {_image_line(request)}\n"
+            f"{user(request.requester)} {_asks(request)} {_image_line(request)}\n"
             f"{_STATE_LINES[request.state]}"
         ),
         section(change_table(request, done=request.state is State.SUCCEEDED)),
@@ -127,6 +127,10 @@ def request_message(request: ChangeRequest) -> Message:
     if request.state is State.PREVIEWED and not request.blocked:
         blocks.append(_buttons(request))
     return _fallback(request), blocks
+
+
+def _asks(request: ChangeRequest) -> str:
+    return "wants to change" if request.state is State.PREVIEWED else "asked to change"
 
 
 def _title(request: ChangeRequest) -> str:
