@@ -246,6 +246,70 @@ def test_sigterm_lets_an_executing_change_finish_and_report(
     assert "xoxb" not in output and DEMO_ACCESS_KEY_SECRET not in output
 
 
+def test_sigterm_in_socket_mode_also_finishes_the_executing_change(
+    services: tuple[EcsEmulator, FakeSlack], tmp_path: Path
+) -> None:
+    emulator, slack = services
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env=_env(
+            SLACK_BOT_TOKEN=slack.bot_token,
+            SLACK_APP_TOKEN=slack.app_token,
+            IMAGEBOT_SLACK_API_URL=slack.api_url,
+            IMAGEBOT_ECS_ENDPOINT=emulator.endpoint,
+            IMAGEBOT_DB=str(tmp_path / "state.sqlite"),
+            IMAGEBOT_REGION="cn-hangzhou",
+            ALIBABA_CLOUD_ACCESS_KEY_ID=DEMO_ACCESS_KEY_ID,
+            ALIBABA_CLOUD_ACCESS_KEY_SECRET=DEMO_ACCESS_KEY_SECRET,
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        slack.wait_connected(timeout=30)
+        slack.send_envelope(
+            "slash_commands",
+            {
+                "command": "/image",
+                "text": "set m-plain0001 name=socket-shutdown",
+                "user_id": "UALICE",
+                "channel_id": CHANNEL,
+                "response_url": slack.response_url("cmd"),
+            },
+        )
+        slack.wait_for("chat.postMessage", timeout=30)
+        root = slack.messages(CHANNEL)[-1]
+        emulator.inject("ModifyImageAttribute", "latency", latency_ms=1500)
+        slack.send_envelope(
+            "interactive",
+            {
+                "type": "block_actions",
+                "user": {"id": "UALICE"},
+                "team": {"id": "T"},
+                "channel": {"id": CHANNEL},
+                "response_url": slack.response_url("click"),
+                "actions": [
+                    {
+                        "action_id": "imagebot:apply",
+                        "value": buttons(root)["apply"]["value"],
+                        "type": "button",
+                    }
+                ],
+            },
+        )
+        _wait_for(lambda: emulator.count("ModifyImageAttribute", dry_run=False) == 1)
+        process.send_signal(signal.SIGTERM)
+
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        output = process.communicate()[0]
+    assert "Applied" in message_text(slack.thread(CHANNEL, root.ts)[0]), output
+    assert "xapp" not in output and DEMO_ACCESS_KEY_SECRET not in output
+
+
 def _wait_healthy(port: int) -> None:
     def healthy() -> bool:
         try:
