@@ -84,8 +84,8 @@ _DETAILS: dict[Verb, str] = {
     Verb.HELP: "Lists every command, or explains one in detail.",
     Verb.SHOW: "Shows the image's attributes as ECS reports them. Changes nothing.",
     Verb.FAMILY: (
-        "Shows the Available images of a family in the region and which one new "
-        "instances launched from the family get. Changes nothing."
+        "Shows the Available and Deprecated images of a family in the region and "
+        "which one new instances launched from the family get. Changes nothing."
     ),
     Verb.SET: (
         "Previews the change with a before/after table, the API's dry run and any "
@@ -105,7 +105,10 @@ _DETAILS: dict[Verb, str] = {
         "Previews a new image name: 2 to 128 characters, letters, digits and "
         ". : _ - starting with a letter, no spaces."
     ),
-    Verb.HISTORY: "Lists recent change requests and their outcome.",
+    Verb.HISTORY: (
+        "Lists the recent audit trail (requested, approved, applied, failed, "
+        "break-glass, …), of one image or of all."
+    ),
     Verb.PENDING: "Lists requests that are still waiting for Apply or approval.",
 }
 

@@ -128,6 +128,18 @@ class Reader:
             dry_run=_verdict(dry_f),
         )
 
+    def recheck(
+        self, region: str, image_id: str, family: str
+    ) -> tuple[ImageSnapshot, list[ImageSnapshot]]:
+        """The image now and, when `family` is given, its family's Available images."""
+        listing = (
+            self._pool.submit(self.gateway.family_images, region, family)
+            if family
+            else None
+        )
+        image = self.gateway.image(region, image_id)
+        return image, listing.result() if listing else []
+
     def dry_run(self, region: str, image_id: str, changes: Mapping[str, str]) -> DryRun:
         return _verdict(
             self._pool.submit(self.gateway.dry_run, region, image_id, changes)

@@ -24,6 +24,7 @@ from bot.model import (
     ChangeRequest,
     Command,
     EventKind,
+    ImageSnapshot,
     Outcome,
     Preflight,
     State,
@@ -108,6 +109,11 @@ class Service:
         self._idle = threading.Condition()
         self._closing = False
         self._posting: dict[str, threading.Event] = {}
+        # Requests a previous process left EXECUTING: only these are reconciled,
+        # never one this process is applying right now.
+        self._orphans = {
+            r.id for r in store.open_requests() if r.state is State.EXECUTING
+        }
 
     # -- reads ---------------------------------------------------------------
 
@@ -295,8 +301,12 @@ class Service:
             return self._approve_claimed(request, user)
 
     def _approve_claimed(self, request: ChangeRequest, user: str) -> str:
+        now = self.clock()
+
         def add(current: ChangeRequest) -> ChangeRequest | None:
             if current.state is not State.PREVIEWED or user in current.approvals:
+                return None
+            if now >= current.expires_at:
                 return None
             if not current.approvals_missing:
                 return None
@@ -311,7 +321,7 @@ class Service:
 
         approved = self.store.update(request.id, add)
         if approved is None:
-            latest = self.store.get(request.id) or request
+            latest = self._expire_if_overdue(self.store.get(request.id) or request)
             if latest.state is not State.PREVIEWED:
                 return texts.closed(latest)
             if user in latest.approvals:
@@ -359,6 +369,9 @@ class Service:
             return policy.Decision(
                 False, "This request needs no approval, so there is nothing to reject."
             )
+        if self.clock() >= request.expires_at:
+            expired = dataclasses.replace(request, state=State.EXPIRED)
+            return policy.Decision(False, texts.closed(expired))
         risky = risks.is_risky(request.risks, request.after)
         return policy.may_approve(
             self.policy,
@@ -408,15 +421,21 @@ class Service:
         with self._work() as working:
             if not working:
                 return texts.RESTARTING
-            running = self.store.transition(
-                request.id,
-                {State.PREVIEWED},
-                State.EXECUTING,
-                closed_by=user,
-                updated_at=self.clock(),
-            )
+            now = self.clock()
+
+            def claim(current: ChangeRequest) -> ChangeRequest | None:
+                # Expiry is checked inside the compare-and-set: a slow policy
+                # check between the click and here must not outlive the request.
+                if current.state is not State.PREVIEWED or now >= current.expires_at:
+                    return None
+                return dataclasses.replace(
+                    current, state=State.EXECUTING, closed_by=user, updated_at=now
+                )
+
+            running = self.store.update(request.id, claim)
             if running is None:
-                return texts.closed(self.store.get(request.id) or request)
+                latest = self.store.get(request.id) or request
+                return texts.closed(self._expire_if_overdue(latest))
             return self._run(running, user)
 
     def _run(self, running: ChangeRequest, user: str) -> str:
@@ -465,8 +484,14 @@ class Service:
 
         Texts here are plain: the thread reply escapes them.
         """
+        before = request.image
+        leaving = (
+            request.after.get("status") == "Deprecated" or "family" in request.after
+        )
         try:
-            now = self.gateway.image(request.region, request.image_id)
+            now, family = self.reader.recheck(
+                request.region, request.image_id, before.family if leaving else ""
+            )
         except EcsError as error:
             return WriteResult(
                 Outcome.FAILED,
@@ -474,11 +499,11 @@ class Service:
                 message=f"Could not read {request.image_id} again before applying, "
                 f"so nothing was applied: {error.message}",
             )
-        then = attributes.read(request.image)
+        then = attributes.read(before)
         current = attributes.read(now)
         moved = [k for k in attributes.ordered(then) if then[k] != current[k]]
         if not moved:
-            return None
+            return self._family_emptied(request, family) if leaving else None
         shown = ", ".join(
             f"{attributes.get(k).label} {then[k] or '(empty)'} → "
             f"{current[k] or '(empty)'}"
@@ -490,6 +515,30 @@ class Service:
             message=f"{request.image_id} changed since the preview ({shown}), so the "
             "approval no longer matches what was shown. Nothing was applied; run "
             "the command again for a fresh preview.",
+        )
+
+    def _family_emptied(
+        self, request: ChangeRequest, family: list[ImageSnapshot]
+    ) -> WriteResult | None:
+        """A refusal when the change would now empty a family it did not at preview.
+
+        The approval covered the risks shown; "last Available image" was not
+        among them, so a change that has become one needs a fresh preview.
+        """
+        if not request.image.family or request.image.status != "Available":
+            return None
+        if any(r.code == "last_available" for r in request.risks):
+            return None
+        if any(i.image_id != request.image_id for i in family):
+            return None
+        return WriteResult(
+            Outcome.FAILED,
+            code="FamilyChanged",
+            message=f"Since the preview, the other Available images of family "
+            f"{request.image.family} were deprecated or moved, so this change would "
+            f"now leave the family with no Available image, which the preview did "
+            "not show. Nothing was applied; run the command again for a fresh "
+            "preview.",
         )
 
     def _reconcile_write(
@@ -533,6 +582,13 @@ class Service:
             updated_at=self.clock(),
         )
         if done is None:
+            log.error(
+                "request %s: outcome %s (ecs request %s) found the request no longer "
+                "EXECUTING; its thread was not told",
+                request.id,
+                state.value,
+                result.ecs_request_id or "-",
+            )
             return ""
         kind = {
             State.SUCCEEDED: EventKind.APPLIED,
@@ -549,6 +605,8 @@ class Service:
             done.ecs_request_id or "-",
             result.code or "-",
         )
+        if done.revert_of and state is State.SUCCEEDED:
+            self._record(EventKind.REVERTED, done, user, detail=done.revert_of)
         if done.break_glass and state is State.SUCCEEDED:
             self._record(EventKind.BREAK_GLASS, done, user, detail=done.incident)
             if self.policy.announce_channel:
@@ -562,6 +620,11 @@ class Service:
     def _revert(self, request: ChangeRequest, user: str) -> str:
         if request.state is not State.SUCCEEDED:
             return "Only an applied change can be reverted."
+        waiting = [
+            r.id for r in self.store.open_requests() if r.revert_of == request.id
+        ]
+        if waiting:
+            return f"A revert of this change is already open: request `{waiting[0]}`."
         restorable = {k: v for k, v in request.before.items() if v}
         if not restorable:
             return (
@@ -583,7 +646,6 @@ class Service:
             return error.message
         if not preview.posted:
             return texts.revert_blocked(preview.request)
-        self._record(EventKind.REVERTED, request, user, detail=preview.request.id)
         return ""
 
     def _expire_if_overdue(self, request: ChangeRequest) -> ChangeRequest:
@@ -616,30 +678,37 @@ class Service:
         return len(overdue)
 
     def reconcile(self) -> int:
-        """Settle requests left EXECUTING by a crash, by reading the image."""
-        stuck = [r for r in self.store.open_requests() if r.state is State.EXECUTING]
-        for request in stuck:
-            self._reconcile_one(request)
-        return len(stuck)
+        """Settle requests a previous process left EXECUTING, by reading the image.
 
-    def _reconcile_one(self, request: ChangeRequest) -> None:
+        Called at start and again by the periodic sweep until every one is
+        settled (ECS may be unreachable at first); returns how many remain.
+        """
+        for request_id in sorted(self._orphans):
+            request = self.store.get(request_id)
+            if (
+                request is None
+                or request.state is not State.EXECUTING
+                or self._reconcile_one(request)
+            ):
+                self._orphans.discard(request_id)
+        return len(self._orphans)
+
+    def _reconcile_one(self, request: ChangeRequest) -> bool:
         try:
             image = self.gateway.image(request.region, request.image_id)
         except EcsError as error:
             log.warning("request %s: cannot reconcile yet: %s", request.id, error.code)
-            return
-        current = attributes.read(image, request.after)
-        if current == request.after:
+            return False
+        if attributes.read(image, request.after) == request.after:
             state, message = State.SUCCEEDED, ""
-        elif current == request.before:
-            state = State.FAILED
-            message = (
-                "imagebot restarted while applying this change, and the image shows "
-                "it did not land. Nothing was applied; run the command again."
-            )
         else:
+            # Old values do not prove the write never reached ECS.
             state = State.UNKNOWN
-            message = "The image matches neither the old nor the new values; check it."
+            message = (
+                f"{request.image_id} does not show the change; most likely the write "
+                "never reached ECS, but that is not certain. Check the image with "
+                "show before running the command again."
+            )
         settled = self.store.transition(
             request.id,
             {State.EXECUTING},
@@ -650,11 +719,14 @@ class Service:
             updated_at=self.clock(),
         )
         if settled is None:
-            return
+            return True
         self._record(EventKind.RECONCILED, settled, "", detail=state.value)
-        log.info("request %s reconciled as %s", settled.id, state.value)
+        log.info(
+            "request %s for %s reconciled as %s", settled.id, settled.image_id, state
+        )
         self._tell(self.notifier.refresh, settled)
         self._tell(self.notifier.reply, settled, EventKind.RECONCILED, "")
+        return True
 
     # -- lifecycle -----------------------------------------------------------
 

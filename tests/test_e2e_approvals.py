@@ -72,7 +72,7 @@ def test_only_listed_approvers_and_group_members_count(
 
     stack.click("approve", request_id, user="UBOB")
     assert "UBOB" not in str(stack.bot.store.get(request_id))
-    assert stack.private("UBOB")
+    assert "not an approver" in stack.private("UBOB")
     stack.click("approve", request_id, user="UDAVE")
 
     assert "Applied" in message_text(stack.thread(root, count=2)[1])
@@ -178,8 +178,9 @@ def test_break_glass_from_a_non_responder_is_refused(make_stack: StackFactory) -
         'deprecate m-webnew01 incident=INC-42 reason="kernel panic"', user="UBOB"
     )
 
-    assert "incident" in stack.private("UBOB").lower()
+    assert "Only incident responders (<@UCAROL>)" in stack.private("UBOB")
     assert stack.slack.messages(CHANNEL) == []
+    assert stack.emulator.count("ModifyImageAttribute") == 0
 
 
 def test_break_glass_needs_a_reason(make_stack: StackFactory) -> None:
@@ -187,7 +188,9 @@ def test_break_glass_needs_a_reason(make_stack: StackFactory) -> None:
 
     stack.command("deprecate m-webnew01 incident=INC-42")
 
-    assert "reason" in stack.private()
+    assert 'needs a reason: add reason="…"' in stack.private()
+    assert stack.slack.messages(CHANNEL) == []
+    assert stack.emulator.count("ModifyImageAttribute") == 0
 
 
 def test_the_audit_export_reads_back_every_step(
@@ -261,3 +264,20 @@ def test_a_crafted_reject_of_a_request_without_approvals_is_refused(
     assert stack.slack.calls_to("views.open") == []
     request = stack.bot.store.get(request_id)
     assert request is not None and request.state.value == "PREVIEWED"
+
+
+def test_a_risky_change_runs_only_on_its_second_approval(
+    make_stack: StackFactory,
+) -> None:
+    stack = make_stack(Policy(approvals_required=1, risky_approvals_required=2))
+    stack.command("set m-plain0001 boot-mode=UEFI")
+    root = stack.preview()
+    request_id = buttons(root)["approve"]["value"]
+
+    stack.click("approve", request_id, user="UBOB")
+    stack.thread(root)
+    assert _modifies(stack) == 0
+    stack.click("approve", request_id, user="UCAROL")
+
+    assert "Applied" in message_text(stack.thread(root, count=3)[2])
+    assert _modifies(stack) == 1

@@ -243,3 +243,20 @@ def test_every_message_posted_was_valid_block_kit(stack: Stack) -> None:
     stack.private()
 
     assert stack.slack.invalid == []
+
+
+def test_a_change_that_would_now_empty_its_family_is_refused(stack: Stack) -> None:
+    stack.command("deprecate m-webnew01")
+    newest = stack.preview()
+    stack.command("deprecate m-webold01")
+    oldest = stack.preview(count=2)
+    assert "last Available" not in message_text(newest)
+
+    stack.click("apply", buttons(oldest)["apply"]["value"], message_ts=oldest.ts)
+    stack.thread(oldest)
+    stack.click("apply", buttons(newest)["apply"]["value"], message_ts=newest.ts)
+
+    text = message_text(stack.thread(newest)[0])
+    assert "no Available image" in text and "fresh preview" in text
+    assert stack.emulator.image("m-webnew01")["Status"] == "Available"
+    assert stack.emulator.count("ModifyImageAttribute", dry_run=False) == 1

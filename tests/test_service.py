@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.ecs import EcsError
 from bot.model import (
     ChangeRequest,
     Command,
@@ -19,6 +20,7 @@ from bot.model import (
     EventKind,
     ImageSnapshot,
     Outcome,
+    State,
     Verb,
     WriteResult,
 )
@@ -343,3 +345,111 @@ def test_the_warm_up_lets_a_first_deprecation_read_its_family_at_once(
     preview = service.request_change(_deprecate("m-new"), "UALICE", "C1")
 
     assert [r.code for r in preview.request.risks] == ["rollback"]
+
+
+class SlowDirectory:
+    """A user-group lookup that takes a while: the clock moves while it runs."""
+
+    def __init__(self, clock: list[float], step: float) -> None:
+        self.clock, self.step = clock, step
+
+    def members(self, group_id: str) -> frozenset[str]:
+        self.clock[0] += self.step
+        return frozenset({"UALICE"})
+
+
+def test_a_request_that_expires_during_the_policy_check_does_not_run() -> None:
+    now = [1000.0]
+    gateway = HeldGateway({"m-old": _image("m-old", "", "2026-01-01T00:00:00Z")})
+    service = Service(
+        gateway=gateway,  # type: ignore[arg-type]
+        store=RequestStore(":memory:"),
+        policy=Policy(requesters=("S0OPS",), pending_ttl_minutes=1),
+        directory=SlowDirectory(now, step=0),
+        notifier=Posted(),
+        clock=lambda: now[0],
+    )
+    request = service.request_change(_rename("m-old"), "UALICE", "C1").request
+    now[0] += 59
+    service.directory = SlowDirectory(now, step=5)
+
+    message = service.click(request.id, "apply", "UALICE")
+
+    assert "expired" in message
+    stored = service.store.get(request.id)
+    assert stored is not None and stored.state.value == "EXPIRED"
+    assert not any(call[0] == "image" for call in gateway.calls[1:])
+    service.close()
+
+
+def test_start_up_reconciles_only_what_an_earlier_process_left_executing(
+    tmp_path: Any,
+) -> None:
+    gateway = HeldGateway({"m-old": _image("m-old", "", "2026-01-01T00:00:00Z")})
+    path = str(tmp_path / "state.sqlite")
+    first = Service(
+        gateway=gateway,  # type: ignore[arg-type]
+        store=RequestStore(path),
+        policy=Policy(),
+        directory=NoDirectory(),
+        notifier=Posted(),
+    )
+    left = first.request_change(_rename("m-old"), "UALICE", "C1").request
+    first.store.transition(left.id, {State.PREVIEWED}, State.EXECUTING)
+    first.close()
+    first.store.close()
+
+    second = Service(
+        gateway=gateway,  # type: ignore[arg-type]
+        store=RequestStore(path),
+        policy=Policy(),
+        directory=NoDirectory(),
+        notifier=Posted(),
+    )
+    live = second.request_change(_rename("m-old"), "UALICE", "C1").request
+    second.store.transition(live.id, {State.PREVIEWED}, State.EXECUTING)
+    failures = [EcsError("Transport.Timeout", "no answer", transient=True)]
+
+    def image(region: str, image_id: str) -> ImageSnapshot:
+        if failures:
+            raise failures.pop()
+        return gateway.images[image_id]
+
+    gateway.image = image  # type: ignore[method-assign]
+
+    assert second.reconcile() == 1
+    assert second.reconcile() == 0
+    assert second.store.get(left.id).state is State.UNKNOWN  # type: ignore[union-attr]
+    assert second.store.get(live.id).state is State.EXECUTING  # type: ignore[union-attr]
+    second.close()
+    second.store.close()
+
+
+def test_a_revert_is_recorded_when_it_is_applied_and_only_one_may_be_open() -> None:
+    gateway = HeldGateway({"m-old": _image("m-old", "", "2026-01-01T00:00:00Z")})
+    applied: dict[str, str] = {}
+
+    def modify(region: str, image_id: str, changes: Mapping[str, str]) -> WriteResult:
+        applied.update(changes)
+        current = gateway.images[image_id]
+        gateway.images[image_id] = ImageSnapshot(
+            **{**current.to_dict(), "name": changes.get("name", current.name)}
+        )
+        return WriteResult(Outcome.SUCCEEDED, "req-1")
+
+    gateway.modify = modify  # type: ignore[method-assign]
+    service = _service(gateway, Posted(), Policy())
+    change = service.request_change(_rename("m-old"), "UALICE", "C1").request
+    service.click(change.id, "apply", "UALICE")
+
+    assert service.click(change.id, "revert", "UALICE") == ""
+    assert "already open" in service.click(change.id, "revert", "UALICE")
+    kinds = [e.kind for e in service.store.events(request_id=change.id)]
+    assert EventKind.REVERTED not in kinds
+    [revert] = service.pending()
+    service.click(revert.id, "apply", "UALICE")
+
+    reverted = service.store.events(image_id="m-old")
+    assert [e.detail for e in reverted if e.kind is EventKind.REVERTED] == [change.id]
+    assert applied == {"name": "m-old"}
+    service.close()

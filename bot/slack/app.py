@@ -212,8 +212,9 @@ class Bot:
         while not self._stopped.wait(interval):
             try:
                 self.service.expire_overdue()
+                self.service.reconcile()
             except Exception:
-                log.exception("expiry sweep failed")
+                log.exception("periodic sweep failed")
 
     def _spawn(self, name: str, target: Callable[[], Any]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
