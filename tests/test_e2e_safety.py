@@ -94,7 +94,13 @@ def test_user_text_never_pings_the_channel(stack: Stack) -> None:
     stack.thread(root)
 
     assert stack.emulator.image("m-plain0001")["Description"] == "<!channel> look & see"
-    posted = [str(c.params) for c in stack.slack.calls if c.method.startswith("chat.")]
+    stack.command("show m-plain0001")
+    stack.private()
+    posted = [
+        str(c.params)
+        for c in stack.slack.calls
+        if c.method.startswith("chat.") or c.method == "response_url"
+    ]
     assert posted
     assert not any("<!channel>" in text for text in posted)
     assert any("&lt;!channel&gt;" in text for text in posted)
