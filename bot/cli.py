@@ -121,7 +121,7 @@ def _audit(args: argparse.Namespace) -> int:
     except audit.SinceError as error:
         print(f"imagebot: {error}", file=sys.stderr)
         return 2
-    with RequestStore(path) as store:
+    with RequestStore(path, read_only=True) as store:
         events = store.events(since=since, image_id=args.image or None)
     write = audit.write_csv if args.format == "csv" else audit.write_jsonl
     if args.output:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import TracebackType
 from typing import Any
 
@@ -63,6 +65,75 @@ def _check_file(path: str) -> None:
         conn.close()
 
 
+class _ReadOnlyFile:
+    """The store's tables through one connection that SQLite itself keeps read-only.
+
+    sqlitedict's read-only flag still opens writable connections, and closing the
+    last of those checkpoints the log into the main file; a `mode=ro` connection
+    can do neither. One connection also gives a consistent view across tables.
+    """
+
+    def __init__(self, path: str) -> None:
+        uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False
+        )
+
+    def table_names(self) -> set[str]:
+        rows = self.fetch("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {row[0] for row in rows}
+
+    def table(self, name: str) -> _ReadOnlyTable:
+        return _ReadOnlyTable(self, name)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Hold one read transaction, so every read inside sees the same commit."""
+        with self._lock:
+            if self._depth == 0:
+                self._conn.execute("BEGIN")
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._conn.execute("COMMIT")
+
+    def fetch(self, sql: str, *args: str) -> list[Any]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class _ReadOnlyTable:
+    """The part of SqliteDict's mapping interface that reads use."""
+
+    def __init__(self, file: _ReadOnlyFile, name: str) -> None:
+        self._file = file
+        self._name = name
+
+    def get(self, key: str, default: Any = None) -> Any:
+        rows = self._file.fetch(f'SELECT value FROM "{self._name}" WHERE key = ?', key)
+        return default if not rows else json.loads(rows[0][0])
+
+    def __contains__(self, key: str) -> bool:
+        sql = f'SELECT 1 FROM "{self._name}" WHERE key = ?'
+        return bool(self._file.fetch(sql, key))
+
+    def items(self) -> list[tuple[str, Any]]:
+        rows = self._file.fetch(f'SELECT key, value FROM "{self._name}"')
+        return [(key, json.loads(value)) for key, value in rows]
+
+    def values(self) -> list[Any]:
+        return [value for _, value in self.items()]
+
+
 def _key(seq: int) -> str:
     return f"{seq:012d}"
 
@@ -76,13 +147,21 @@ class RequestStore:
 
     One process owns the file: the lock that makes transitions atomic lives in this
     object. Every write is committed before the method returns.
+
+    `read_only=True` opens the file for reading while that process may be writing
+    it (the audit export): nothing is written, not even recovery, every change
+    raises StoreError, and each read first catches up with what was stored since.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         self._lock = threading.RLock()
         self._closed = False
         self._tables: dict[str, Any] = {}
+        self._reader: _ReadOnlyFile | None = None
+        # Read-only: events past meta["event_seq"], which may lack their indexes.
+        self._tail: dict[int, AuditEvent] = {}
         self._request_seq: int | None = None
         self._open: list[str] = []
         self._event_seq: int | None = None
@@ -90,6 +169,9 @@ class RequestStore:
         self._pages: dict[str, tuple[int, list[int]]] = {}
         self._time_top: tuple[int, float] | None = None
         try:
+            if read_only:
+                self._open_read_only()
+                return
             _check_file(path)
             for name in _TABLES:
                 self._tables[name] = SqliteDict(
@@ -119,10 +201,28 @@ class RequestStore:
                 raise self._error("open", exc) from exc
             raise
 
+    def _open_read_only(self) -> None:
+        if self.path == ":memory:" or not os.path.isfile(self.path):
+            raise StoreError(
+                f"cannot open the state file {self.path} read-only: there is no such "
+                "file; point IMAGEBOT_DB (or --db) at the file the bot writes"
+            )
+        self._reader = _ReadOnlyFile(self.path)
+        if not set(_TABLES) <= self._reader.table_names():
+            raise StoreError(
+                f"cannot open {self.path}: it is not an imagebot state file; "
+                "point IMAGEBOT_DB (or --db) at the file the bot writes"
+            )
+        self._tables = {name: self._reader.table(name) for name in _TABLES}
+        with self._guard("open"), self._reading():
+            self._recover_requests()
+            self._recover_events()
+
     # --- requests ---------------------------------------------------------------
 
     def add(self, request: ChangeRequest) -> None:
         """Store a new request; StoreError if its id is already taken."""
+        self._refuse_if_read_only(f"store request {request.id}")
         data = self._checked(request.to_dict(), f"request {request.id}")
         with self._lock, self._guard(f"store request {request.id}"):
             requests = self._table("requests")
@@ -158,6 +258,7 @@ class RequestStore:
         `change` returning None writes nothing and update returns None, as it does
         for an unknown id. The lock is held while `change` runs: keep it quick.
         """
+        self._refuse_if_read_only(f"store request {request_id}")
         with self._lock:
             current = self.get(request_id)
             if current is None:
@@ -194,6 +295,7 @@ class RequestStore:
         Returns the new request, or None when the request is unknown or was in
         another state (someone else moved it first).
         """
+        self._refuse_if_read_only(f"store request {request_id}")
         if isinstance(from_states, str):
             # A lone State is a str, hence a collection of letters: never a match.
             raise TypeError("from_states must be a collection, e.g. [State.PREVIEWED]")
@@ -211,11 +313,12 @@ class RequestStore:
 
     def open_requests(self) -> list[ChangeRequest]:
         """Requests still PREVIEWED or EXECUTING, oldest first (reads only those)."""
-        with self._lock, self._guard("read open requests"):
-            if self._request_seq is None:
-                self._recover_requests()
-            ids = list(self._open)
-        found = [r for r in map(self.get, ids) if r is not None]
+        with self._reading():
+            with self._lock, self._guard("read open requests"):
+                if self._request_seq is None or self.read_only:
+                    self._recover_requests()
+                ids = list(self._open)
+            found = [r for r in map(self.get, ids) if r is not None]
         open_now = [r for r in found if not r.state.is_final]
         return sorted(open_now, key=lambda r: r.created_at)
 
@@ -237,28 +340,30 @@ class RequestStore:
 
     def recent(self, limit: int = 20) -> list[ChangeRequest]:
         """The last `limit` requests added, newest first."""
-        with self._lock, self._guard("read recent requests"):
-            last = self._next_request_seq() - 1
-        found: list[ChangeRequest] = []
-        seen: set[str] = set()
-        with self._guard("read recent requests"):
-            log = self._table("request_log")
-            for seq in range(last, 0, -1):
-                if len(found) >= limit:
-                    break
-                request_id = log.get(_key(seq))
-                if request_id is None or request_id in seen:
-                    continue
-                seen.add(request_id)
-                request = self.get(request_id)
-                if request is not None:
-                    found.append(request)
-        return found
+        with self._reading():
+            with self._lock, self._guard("read recent requests"):
+                last = self._next_request_seq() - 1
+            found: list[ChangeRequest] = []
+            seen: set[str] = set()
+            with self._guard("read recent requests"):
+                log = self._table("request_log")
+                for seq in range(last, 0, -1):
+                    if len(found) >= limit:
+                        break
+                    request_id = log.get(_key(seq))
+                    if request_id is None or request_id in seen:
+                        continue
+                    seen.add(request_id)
+                    request = self.get(request_id)
+                    if request is not None:
+                        found.append(request)
+            return found
 
     # --- audit trail ------------------------------------------------------------
 
     def record(self, event: AuditEvent) -> None:
         """Append an event to the audit trail (committed before returning)."""
+        self._refuse_if_read_only("record an audit event")
         data = self._checked(event.to_dict(), f"audit event of {event.request_id}")
         with self._lock, self._guard("record an audit event"):
             try:
@@ -289,29 +394,30 @@ class RequestStore:
         """
         if limit is not None and limit <= 0:
             return []
-        with self._lock, self._guard("read the audit trail"):
-            last = self._next_event_seq() - 1
+        with self._reading():
+            with self._lock, self._guard("read the audit trail"):
+                last = self._next_event_seq() - 1
 
-        with self._guard("read the audit trail"):
-            seqs = self._candidates(last, since, image_id, request_id)
-            exact = since is None and (image_id is None or request_id is None)
-            if newest_first:
-                seqs = seqs[::-1]
-            if exact and limit is not None:
-                seqs = seqs[:limit]
+            with self._guard("read the audit trail"):
+                seqs = self._candidates(last, since, image_id, request_id)
+                exact = since is None and (image_id is None or request_id is None)
+                if newest_first:
+                    seqs = seqs[::-1]
+                if exact and limit is not None:
+                    seqs = seqs[:limit]
 
-            found: list[AuditEvent] = []
-            for event in self._load_events(seqs, last):
-                if since is not None and event.at < since:
-                    continue
-                if image_id is not None and event.image_id != image_id:
-                    continue
-                if request_id is not None and event.request_id != request_id:
-                    continue
-                found.append(event)
-                if limit is not None and len(found) >= limit:
-                    break
-            return found
+                found: list[AuditEvent] = []
+                for event in self._load_events(seqs, last):
+                    if since is not None and event.at < since:
+                        continue
+                    if image_id is not None and event.image_id != image_id:
+                        continue
+                    if request_id is not None and event.request_id != request_id:
+                        continue
+                    found.append(event)
+                    if limit is not None and len(found) >= limit:
+                        break
+                return found
 
     # --- life cycle -------------------------------------------------------------
 
@@ -322,7 +428,11 @@ class RequestStore:
                 return
             try:
                 seq = self._event_seq
-                if seq is not None and seq != self._event_checkpoint:
+                if (
+                    not self.read_only
+                    and seq is not None
+                    and seq != self._event_checkpoint
+                ):
                     with self._guard("close"):
                         self._table("meta")["event_seq"] = seq
             finally:
@@ -347,6 +457,19 @@ class RequestStore:
     def _table(self, name: str) -> Any:
         return self._tables[name]
 
+    def _refuse_if_read_only(self, action: str) -> None:
+        if self.read_only:
+            raise StoreError(
+                f"cannot {action}: the request store {self.path} is opened read-only; "
+                "only the bot's own store may change it"
+            )
+
+    def _reading(self) -> AbstractContextManager[None]:
+        """Read-only: one snapshot of the file for a read that spans tables."""
+        if self._reader is None:
+            return nullcontext()
+        return self._reader.snapshot()
+
     def _checked(self, data: dict[str, Any], what: str) -> dict[str, Any]:
         try:
             _encode(data)
@@ -370,13 +493,13 @@ class RequestStore:
         self._open = ids
 
     def _next_request_seq(self) -> int:
-        if self._request_seq is None:
+        if self._request_seq is None or self.read_only:
             self._recover_requests()
         assert self._request_seq is not None
         return self._request_seq + 1
 
     def _next_event_seq(self) -> int:
-        if self._event_seq is None:
+        if self._event_seq is None or self.read_only:
             self._recover_events()
         assert self._event_seq is not None
         return self._event_seq + 1
@@ -397,15 +520,20 @@ class RequestStore:
             data = requests.get(request_id)
             if data is not None and not State(data["state"]).is_final:
                 still_open.append(request_id)
+        self._open = still_open
+        self._request_seq = seq
+        if self.read_only:
+            return
         if still_open != stored_open:
             meta["open"] = still_open
         if seq != int(meta.get("request_seq", 0)):
             meta["request_seq"] = seq
-        self._open = still_open
-        self._request_seq = seq
 
     def _recover_events(self) -> None:
         """Find the last event from the checkpoint on and index any left unindexed."""
+        if self.read_only:
+            self._catch_up_events()
+            return
         events = self._table("events")
         seq = checkpoint = int(self._table("meta").get("event_seq", 0))
         self._pages.clear()
@@ -416,6 +544,21 @@ class RequestStore:
         if seq != checkpoint:
             self._table("meta")["event_seq"] = seq
         self._event_seq = self._event_checkpoint = seq
+
+    def _catch_up_events(self) -> None:
+        """Find the last event without writing: keep those past the checkpoint here.
+
+        Events up to meta["event_seq"] are indexed, since the writer saves that
+        counter only after indexing; later ones may not be, after a crash.
+        """
+        events = self._table("events")
+        checkpoint = int(self._table("meta").get("event_seq", 0))
+        self._tail = {s: e for s, e in self._tail.items() if s > checkpoint}
+        seq = max(checkpoint, self._event_seq or 0)
+        while (data := events.get(_key(seq + 1))) is not None:
+            seq += 1
+            self._tail[seq] = AuditEvent.from_dict(data)
+        self._event_seq = seq
 
     def _index_event(self, seq: int, event: AuditEvent) -> None:
         """Add `seq` to its image's, request's and time page's index (idempotent)."""
@@ -458,6 +601,24 @@ class RequestStore:
         request_id: str | None,
     ) -> list[int]:
         """Event seqs that may match, oldest first, from the cheapest index."""
+        seqs = self._indexed_candidates(last, since, image_id, request_id)
+        tail = [
+            seq
+            for seq, event in self._tail.items()
+            if seq <= last
+            and (since is None or event.at >= since)
+            and (image_id is None or event.image_id == image_id)
+            and (request_id is None or event.request_id == request_id)
+        ]
+        return sorted({*seqs, *tail}) if tail else seqs
+
+    def _indexed_candidates(
+        self,
+        last: int,
+        since: float | None,
+        image_id: str | None,
+        request_id: str | None,
+    ) -> list[int]:
         if request_id is not None:
             return [s for s in self._indexed("r", request_id) if s <= last]
         if image_id is not None:
@@ -535,10 +696,13 @@ class RequestStore:
 
     def _close_tables(self) -> BaseException | None:
         first: BaseException | None = None
-        for table in self._tables.values():
+        # The read-only tables share one connection, the reader's.
+        owners = list(self._tables.values()) if self._reader is None else [self._reader]
+        for owner in owners:
             try:
-                table.close()
+                owner.close()
             except _DRIVER_ERRORS as exc:
                 first = first or exc
         self._tables.clear()
+        self._reader = None
         return first

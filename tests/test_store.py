@@ -521,3 +521,222 @@ def test_paged_indexes_answer_like_a_full_scan(
                                 newest_first,
                                 limit,
                             )
+
+
+def _meta_rows(db: str) -> dict[str, str]:
+    uri = f"file:{db}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        return dict(conn.execute('SELECT key, value FROM "meta"').fetchall())
+    finally:
+        conn.close()
+
+
+def _insert_raw(db: str, table: str, key: str, value: object) -> None:
+    """Write a row the way a crash would leave it: behind the store's back."""
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            f'INSERT INTO "{table}" (key, value) VALUES (?, ?)',
+            (key, json.dumps(value)),
+        )
+    conn.close()
+
+
+def _matching(
+    events: list[AuditEvent],
+    since: float | None = None,
+    image_id: str | None = None,
+    request_id: str | None = None,
+) -> list[AuditEvent]:
+    return [
+        e
+        for e in events
+        if (since is None or e.at >= since)
+        and (image_id is None or e.image_id == image_id)
+        and (request_id is None or e.request_id == request_id)
+    ]
+
+
+def test_read_only_store_sees_requests_and_events_past_the_checkpoint(
+    db: str,
+) -> None:
+    recorded = [make_event(n) for n in range(70)]
+    with RequestStore(db) as writer:
+        writer.add(make_request("a"))
+        writer.add(make_request("b", created_at=50.0))
+        writer.add(make_request("c", created_at=70.0))
+        writer.transition("c", [State.PREVIEWED], State.REJECTED)
+        for event in recorded:
+            writer.record(event)
+        # The writer is still open: the saved counter lags 6 events behind.
+        assert json.loads(_meta_rows(db)["event_seq"]) == 64
+
+        with RequestStore(db, read_only=True) as reader:
+            assert reader.get("a") == writer.get("a")
+            assert reader.get("c") is not None
+            assert reader.get("c").state is State.REJECTED  # type: ignore[union-attr]
+            assert [r.id for r in reader.open_requests()] == ["b", "a"]
+            assert [r.id for r in reader.in_state(State.REJECTED)] == ["c"]
+            assert [r.id for r in reader.recent(2)] == ["c", "b"]
+            assert reader.events() == recorded
+            assert reader.events(limit=3, newest_first=True) == recorded[:-4:-1]
+            for since, image_id, request_id in [
+                (66.0, None, None),
+                (None, "m-1", None),
+                (None, None, "r2"),
+                (60.0, "m-0", "r1"),
+            ]:
+                got = reader.events(
+                    since=since, image_id=image_id, request_id=request_id
+                )
+                assert got == _matching(recorded, since, image_id, request_id)
+
+
+def test_read_only_store_finds_an_event_a_crash_left_unindexed(db: str) -> None:
+    with RequestStore(db) as writer:
+        writer.record(make_event(1, image_id="m-9"))
+    orphan = make_event(2, at=500.0, image_id="m-9", request_id="r-late")
+    _insert_raw(db, "events", f"{2:012d}", orphan.to_dict())
+
+    with RequestStore(db, read_only=True) as reader:
+        assert [e.detail for e in reader.events(image_id="m-9")] == [
+            "event 1",
+            "event 2",
+        ]
+        assert reader.events(request_id="r-late") == [orphan]
+        assert reader.events(since=400.0) == [orphan]
+
+
+def test_read_only_store_refuses_every_change(db: str) -> None:
+    with RequestStore(db) as writer:
+        writer.add(make_request("a"))
+
+    with RequestStore(db, read_only=True) as reader:
+        with pytest.raises(StoreError, match="opened read-only"):
+            reader.add(make_request("b"))
+        with pytest.raises(StoreError, match="opened read-only"):
+            reader.update("a", lambda r: r)
+        with pytest.raises(StoreError, match="opened read-only"):
+            reader.transition("a", [State.PREVIEWED], State.REJECTED)
+        with pytest.raises(StoreError, match="opened read-only"):
+            reader.record(make_event(1))
+
+        assert reader.get("b") is None
+        assert reader.get("a").state is State.PREVIEWED  # type: ignore[union-attr]
+        assert reader.events() == []
+
+
+def test_read_only_store_writes_nothing_even_where_recovery_would(db: str) -> None:
+    with RequestStore(db) as writer:
+        writer.add(make_request("a"))
+        writer.record(make_event(1))
+    # What a crash leaves for recovery to finish: an unindexed event and a request
+    # missing from the open list and the counter.
+    _insert_raw(db, "events", f"{2:012d}", make_event(2).to_dict())
+    _insert_raw(db, "request_log", f"{2:012d}", "b")
+    _insert_raw(db, "requests", "b", make_request("b", created_at=200.0).to_dict())
+    before_bytes = Path(db).read_bytes()
+    before_mtime = Path(db).stat().st_mtime_ns
+    before_meta = _meta_rows(db)
+
+    with RequestStore(db, read_only=True) as reader:
+        assert [r.id for r in reader.open_requests()] == ["a", "b"]
+        assert [r.id for r in reader.recent()] == ["b", "a"]
+        assert [e.detail for e in reader.events(request_id="r2")] == ["event 2"]
+        with pytest.raises(StoreError):
+            reader.record(make_event(3))
+
+    assert Path(db).read_bytes() == before_bytes
+    assert Path(db).stat().st_mtime_ns == before_mtime
+    assert _meta_rows(db) == before_meta
+    # The file still recovers as before when the bot opens it.
+    with RequestStore(db) as writer:
+        assert [r.id for r in writer.open_requests()] == ["a", "b"]
+    assert _meta_rows(db) != before_meta
+
+
+def test_read_only_store_follows_a_writer_that_keeps_writing(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Frequent counter checkpoints make the reader both trail and pass them.
+    monkeypatch.setattr("bot.store._SEQ_CHECKPOINT", 3)
+    recorded: list[AuditEvent] = []
+    with (
+        RequestStore(db) as writer,
+        RequestStore(db, read_only=True) as reader,
+    ):
+        assert reader.events() == []
+        for n in range(12):
+            request_id = f"q{n}"
+            writer.add(make_request(request_id, created_at=float(n)))
+            event = make_event(n, request_id=request_id)
+            writer.record(event)
+            recorded.append(event)
+            if n % 3 == 0:
+                writer.transition(request_id, [State.PREVIEWED], State.EXPIRED)
+
+            assert reader.events() == recorded
+            assert reader.events(request_id=request_id) == [event]
+            assert reader.events(image_id="m-0") == _matching(recorded, None, "m-0")
+            assert reader.events(since=n - 1.5) == recorded[-2:]
+            assert reader.open_requests() == writer.open_requests()
+            assert reader.recent(3) == writer.recent(3)
+
+
+def test_read_only_reads_never_see_half_of_a_concurrent_write(db: str) -> None:
+    recorded = [make_event(n) for n in range(150)]
+    with RequestStore(db) as writer:
+        writer.record(recorded[0])
+
+        def write_all() -> None:
+            for event in recorded[1:]:
+                writer.record(event)
+
+        thread = threading.Thread(target=write_all)
+        with RequestStore(db, read_only=True) as reader:
+            thread.start()
+            try:
+                seen = 0
+                while thread.is_alive() or seen < len(recorded):
+                    got = reader.events()
+                    assert got == recorded[: len(got)]
+                    assert len(got) >= seen
+                    seen = len(got)
+                    by_image = reader.events(image_id="m-1")
+                    assert by_image == _matching(
+                        recorded[: len(by_image) * 2], None, "m-1"
+                    )
+            finally:
+                thread.join(timeout=30)
+        assert not thread.is_alive()
+
+
+def test_read_only_open_of_a_missing_file_names_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.sqlite"
+
+    with pytest.raises(StoreError, match=f"{missing}.*no such file"):
+        RequestStore(str(missing), read_only=True)
+    assert not missing.exists()
+
+
+def test_read_only_open_of_a_foreign_database_is_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    other = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.close()
+
+    with pytest.raises(StoreError, match="not an imagebot state file"):
+        RequestStore(str(other), read_only=True)
+
+
+def test_read_only_store_says_when_it_is_closed(db: str) -> None:
+    RequestStore(db).close()
+    reader = RequestStore(db, read_only=True)
+    reader.close()
+    reader.close()
+
+    with pytest.raises(StoreError, match="is closed"):
+        reader.events()
