@@ -8,13 +8,11 @@ server's work and the loopback round trip are timed.
 from __future__ import annotations
 
 import http.client
-import json
 import math
 import time
-import urllib.parse
 from dataclasses import dataclass
-from typing import Any
 
+from bot.sandbox import slack_client
 from tests.harness import CHANNEL, sign
 
 
@@ -68,18 +66,8 @@ def verdict(p50_ok: bool, p99_ok: bool) -> str:
 def command_body(
     text: str, *, user: str, channel: str = CHANNEL, response_url: str
 ) -> str:
-    return urllib.parse.urlencode(
-        {
-            "token": "legacy",
-            "team_id": "T0TEST",
-            "channel_id": channel,
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/image",
-            "text": text,
-            "response_url": response_url,
-            "trigger_id": "1.2.3",
-        }
+    return slack_client.command_body(
+        text, user=user, channel=channel, response_url=response_url
     )
 
 
@@ -92,30 +80,15 @@ def click_body(
     message_ts: str = "1.0",
     response_url: str,
 ) -> str:
-    payload: dict[str, Any] = {
-        "type": "block_actions",
-        "team": {"id": "T0TEST"},
-        "user": {"id": user, "name": user.lower()},
-        "channel": {"id": channel},
-        "container": {
-            "type": "message",
-            "message_ts": message_ts,
-            "channel_id": channel,
-            "is_ephemeral": False,
-        },
-        "trigger_id": "4.5.6",
-        "response_url": response_url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": f"imagebot:{action}",
-                "block_id": "imagebot-actions",
-                "value": value,
-                "action_ts": str(time.time()),
-            }
-        ],
-    }
-    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+    return slack_client.block_actions_body(
+        f"imagebot:{action}",
+        value,
+        user=user,
+        channel=channel,
+        message_ts=message_ts,
+        response_url=response_url,
+        block_id="imagebot-actions",
+    )
 
 
 @dataclass(frozen=True)

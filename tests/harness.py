@@ -117,18 +117,11 @@ class Stack:
     def command(
         self, text: str, *, user: str = "UALICE", channel: str = CHANNEL
     ) -> Reply:
-        body = urllib.parse.urlencode(
-            {
-                "token": "legacy",
-                "team_id": "T0TEST",
-                "channel_id": channel,
-                "user_id": user,
-                "user_name": user.lower(),
-                "command": "/image",
-                "text": text,
-                "response_url": self.slack.response_url(f"cmd-{user}"),
-                "trigger_id": "1.2.3",
-            }
+        body = slack_client.command_body(
+            text,
+            user=user,
+            channel=channel,
+            response_url=self.slack.response_url(f"cmd-{user}"),
         )
         return post(self.url, body, sign(body))
 
@@ -141,46 +134,27 @@ class Stack:
         channel: str = CHANNEL,
         message_ts: str = "",
     ) -> Reply:
-        payload = {
-            "type": "block_actions",
-            "team": {"id": "T0TEST"},
-            "user": {"id": user, "name": user.lower()},
-            "channel": {"id": channel},
-            "container": {
-                "type": "message",
-                "message_ts": message_ts or "1.0",
-                "channel_id": channel,
-                "is_ephemeral": False,
-            },
-            "trigger_id": "4.5.6",
-            "response_url": self.slack.response_url(f"click-{user}"),
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": f"imagebot:{action}",
-                    "block_id": "imagebot-actions",
-                    "value": value,
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        body = slack_client.block_actions_body(
+            f"imagebot:{action}",
+            value,
+            user=user,
+            channel=channel,
+            message_ts=message_ts or "1.0",
+            response_url=self.slack.response_url(f"click-{user}"),
+            block_id="imagebot-actions",
+        )
         return post(self.url, body, sign(body))
 
     def submit_reject(self, request_id: str, reason: str, *, user: str) -> Reply:
-        payload = {
-            "type": "view_submission",
-            "team": {"id": "T0TEST"},
-            "user": {"id": user, "name": user.lower()},
-            "view": {
-                "id": "V1",
-                "type": "modal",
-                "callback_id": "imagebot:reject-view",
-                "private_metadata": request_id,
-                "state": {"values": {"reason": {"reason": {"value": reason}}}},
-            },
+        view = {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": "imagebot:reject-view",
+            "private_metadata": request_id,
         }
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        body = slack_client.view_submission_body(
+            view, {"reason": {"reason": reason}}, user=user
+        )
         return post(self.url, body, sign(body))
 
     # -- what the bot said ---------------------------------------------------
