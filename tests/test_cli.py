@@ -38,6 +38,22 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _bot_env(
+    emulator: EcsEmulator, slack: FakeSlack, tmp_path: Path, **extra: str
+) -> dict[str, str]:
+    """The environment of a deployment, pointed at the emulator and the fake Slack."""
+    return _env(
+        SLACK_BOT_TOKEN=slack.bot_token,
+        IMAGEBOT_SLACK_API_URL=slack.api_url,
+        IMAGEBOT_ECS_ENDPOINT=emulator.endpoint,
+        IMAGEBOT_DB=str(tmp_path / "state.sqlite"),
+        IMAGEBOT_REGION="cn-hangzhou",
+        ALIBABA_CLOUD_ACCESS_KEY_ID=DEMO_ACCESS_KEY_ID,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET=DEMO_ACCESS_KEY_SECRET,
+        **extra,
+    )
+
+
 def _imagebot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -195,17 +211,13 @@ def test_sigterm_lets_an_executing_change_finish_and_report(
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
-        env=_env(
-            SLACK_BOT_TOKEN=slack.bot_token,
+        env=_bot_env(
+            emulator,
+            slack,
+            tmp_path,
             SLACK_SIGNING_SECRET="s3cret",
-            IMAGEBOT_SLACK_API_URL=slack.api_url,
-            IMAGEBOT_ECS_ENDPOINT=emulator.endpoint,
             IMAGEBOT_HOST="127.0.0.1",
             IMAGEBOT_PORT=str(port),
-            IMAGEBOT_DB=str(tmp_path / "state.sqlite"),
-            IMAGEBOT_REGION="cn-hangzhou",
-            ALIBABA_CLOUD_ACCESS_KEY_ID=DEMO_ACCESS_KEY_ID,
-            ALIBABA_CLOUD_ACCESS_KEY_SECRET=DEMO_ACCESS_KEY_SECRET,
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -252,16 +264,7 @@ def test_sigterm_in_socket_mode_also_finishes_the_executing_change(
     emulator, slack = services
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
-        env=_env(
-            SLACK_BOT_TOKEN=slack.bot_token,
-            SLACK_APP_TOKEN=slack.app_token,
-            IMAGEBOT_SLACK_API_URL=slack.api_url,
-            IMAGEBOT_ECS_ENDPOINT=emulator.endpoint,
-            IMAGEBOT_DB=str(tmp_path / "state.sqlite"),
-            IMAGEBOT_REGION="cn-hangzhou",
-            ALIBABA_CLOUD_ACCESS_KEY_ID=DEMO_ACCESS_KEY_ID,
-            ALIBABA_CLOUD_ACCESS_KEY_SECRET=DEMO_ACCESS_KEY_SECRET,
-        ),
+        env=_bot_env(emulator, slack, tmp_path, SLACK_APP_TOKEN=slack.app_token),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
