@@ -415,7 +415,7 @@ class _Parser:
                     f"`{_shown(token.key)}=`): keep one."
                 )
             typed_as[name] = token.key
-            if token.typed.endswith("="):
+            if not token.value and token.typed.endswith("="):
                 raise self.fail(
                     f"`{_shown(token.key)}=` has no value: write it right after `=` "
                     f"with no space, e.g. {_example_of(name)}.",

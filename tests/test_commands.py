@@ -581,3 +581,9 @@ def test_generated_set_commands_round_trip_to_normalised_changes(
     assert command.verb is Verb.SET
     assert command.image_id == "m-Bp1x9"
     assert command.changes == expected
+
+
+def test_a_value_may_end_with_an_equals_sign() -> None:
+    parsed = parse("set m-plain0001 description=0= name=web=2", default_region="cn-x1")
+
+    assert parsed.changes["description"] == "0="
