@@ -584,6 +584,7 @@ def test_generated_set_commands_round_trip_to_normalised_changes(
 
 
 def test_a_value_may_end_with_an_equals_sign() -> None:
-    parsed = parse("set m-plain0001 description=0= name=web=2", default_region="cn-x1")
+    parsed = parse("set m-plain0001 description=0= reason=a=b", default_region="cn-x1")
 
     assert parsed.changes["description"] == "0="
+    assert parsed.reason == "a=b"
