@@ -6,140 +6,43 @@ import dataclasses
 import json
 import logging
 import os
-import sqlite3
 import threading
-import urllib.parse
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import TracebackType
 from typing import Any
 
-from sqlitedict import SqliteDict
-
 from bot.model import AuditEvent, ChangeRequest, State
+from bot.store_file import (
+    DRIVER_ERRORS,
+    TABLES,
+    check_file,
+    encode,
+    open_table,
+    seq_key,
+)
+from bot.store_reader import ReadOnlyFile
+from bot.store_requests import RequestLog
+from bot.store_trail import AuditTrail
 
 logger = logging.getLogger(__name__)
 
-# requests: id -> request · request_log: seq -> id · events: seq -> event
-# event_index: "i/<image>/<page>" and "r/<request>/<page>" -> [seq, …],
-#              "t/<page>" -> latest `at` among that page's events
-# meta: "request_seq", "event_seq", "open" -> ids of requests not yet final
-_TABLES = ("requests", "request_log", "events", "event_index", "meta")
-
+# The audit trail's sizes, handed to AuditTrail as each store opens.
 _INDEX_PAGE = 500  # event seqs per page of one image's or request's index
 _TIME_PAGE = 1000  # events summarised by one "t/<page>" entry
 _SEQ_CHECKPOINT = 64  # events between writes of meta["event_seq"]
 # A point read through sqlitedict's queue costs about as much as streaming eight rows:
 # past one event in eight, reading the whole table once is faster.
 _POINT_READ_COST = 8
-_CACHED_PAGES = 1024  # last index pages kept in memory, to append without a read
 
 _SETTABLE = frozenset(f.name for f in dataclasses.fields(ChangeRequest)) - {
     "id",
     "state",
 }
-_DRIVER_ERRORS = (sqlite3.Error, RuntimeError, OSError, ValueError, KeyError)
 
 
 class StoreError(Exception):
     """The state file cannot be opened, read or written; the message says why."""
-
-
-def _encode(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
-def _check_file(path: str) -> None:
-    """Fail here, in the caller's thread, on a file that sqlitedict cannot open.
-
-    sqlitedict's worker thread would otherwise die with the error and re-raise it
-    only on the next call.
-    """
-    if path == ":memory:":
-        return
-    conn = sqlite3.connect(path)
-    try:
-        # Switching to WAL here leaves the worker threads' own switch nothing to do.
-        conn.execute("PRAGMA journal_mode = WAL").fetchone()
-    finally:
-        conn.close()
-
-
-class _ReadOnlyFile:
-    """The store's tables through one connection that SQLite itself keeps read-only.
-
-    sqlitedict's read-only flag still opens writable connections, and closing the
-    last of those checkpoints the log into the main file; a `mode=ro` connection
-    can do neither. One connection also gives a consistent view across tables.
-    """
-
-    def __init__(self, path: str) -> None:
-        uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
-        self._lock = threading.RLock()
-        self._depth = 0
-        self._conn = sqlite3.connect(
-            uri, uri=True, isolation_level=None, check_same_thread=False
-        )
-
-    def table_names(self) -> set[str]:
-        rows = self.fetch("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return {row[0] for row in rows}
-
-    def table(self, name: str) -> _ReadOnlyTable:
-        return _ReadOnlyTable(self, name)
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """Hold one read transaction, so every read inside sees the same commit."""
-        with self._lock:
-            if self._depth == 0:
-                self._conn.execute("BEGIN")
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._conn.execute("COMMIT")
-
-    def fetch(self, sql: str, *args: str) -> list[Any]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-
-class _ReadOnlyTable:
-    """The part of SqliteDict's mapping interface that reads use."""
-
-    def __init__(self, file: _ReadOnlyFile, name: str) -> None:
-        self._file = file
-        self._name = name
-
-    def get(self, key: str, default: Any = None) -> Any:
-        rows = self._file.fetch(f'SELECT value FROM "{self._name}" WHERE key = ?', key)
-        return default if not rows else json.loads(rows[0][0])
-
-    def __contains__(self, key: str) -> bool:
-        sql = f'SELECT 1 FROM "{self._name}" WHERE key = ?'
-        return bool(self._file.fetch(sql, key))
-
-    def items(self) -> list[tuple[str, Any]]:
-        rows = self._file.fetch(f'SELECT key, value FROM "{self._name}"')
-        return [(key, json.loads(value)) for key, value in rows]
-
-    def values(self) -> list[Any]:
-        return [value for _, value in self.items()]
-
-
-def _key(seq: int) -> str:
-    return f"{seq:012d}"
-
-
-def _page_key(kind: str, name: str, page: int) -> str:
-    return f"{kind}/{name}/{page:06d}"
 
 
 class RequestStore:
@@ -159,45 +62,30 @@ class RequestStore:
         self._lock = threading.RLock()
         self._closed = False
         self._tables: dict[str, Any] = {}
-        self._reader: _ReadOnlyFile | None = None
-        # Read-only: events past meta["event_seq"], which may lack their indexes.
-        self._tail: dict[int, AuditEvent] = {}
-        self._request_seq: int | None = None
-        self._open: list[str] = []
-        self._event_seq: int | None = None
-        self._event_checkpoint = 0
-        self._pages: dict[str, tuple[int, list[int]]] = {}
-        self._time_top: tuple[int, float] | None = None
+        self._reader: ReadOnlyFile | None = None
+        self._requests = RequestLog(self._tables, read_only=read_only)
+        self._trail = AuditTrail(
+            self._tables,
+            read_only=read_only,
+            index_page=_INDEX_PAGE,
+            time_page=_TIME_PAGE,
+            seq_checkpoint=_SEQ_CHECKPOINT,
+            point_read_cost=_POINT_READ_COST,
+        )
         try:
             if read_only:
                 self._open_read_only()
                 return
-            _check_file(path)
-            for name in _TABLES:
-                self._tables[name] = SqliteDict(
-                    path,
-                    tablename=name,
-                    autocommit=True,
-                    # Five tables are five connections to one file: in WAL mode a
-                    # write on one does not block reads on the others (nor an audit
-                    # export from another process), and a commit appends to the log
-                    # instead of rewriting a journal, so a commit per write is cheap.
-                    # The price: the file must sit on a local disk, not a share.
-                    journal_mode="WAL",
-                    encode=_encode,
-                    decode=json.loads,
-                    # Errors reach the caller as StoreError anyway; capturing the
-                    # caller's stack on every statement, only for a log line, made
-                    # each read and write markedly slower.
-                    outer_stack=False,
-                )
+            check_file(path)
+            for name in TABLES:
+                self._tables[name] = open_table(path, name)
             with self._guard("open"):
-                self._recover_requests()
-                self._recover_events()
+                self._requests.recover()
+                self._trail.recover()
         except BaseException as exc:
             self._close_tables()
             self._closed = True
-            if isinstance(exc, _DRIVER_ERRORS):
+            if isinstance(exc, DRIVER_ERRORS):
                 raise self._error("open", exc) from exc
             raise
 
@@ -207,16 +95,17 @@ class RequestStore:
                 f"cannot open the state file {self.path} read-only: there is no such "
                 "file; point IMAGEBOT_DB (or --db) at the file the bot writes"
             )
-        self._reader = _ReadOnlyFile(self.path)
-        if not set(_TABLES) <= self._reader.table_names():
+        self._reader = ReadOnlyFile(self.path)
+        if not set(TABLES) <= self._reader.table_names():
             raise StoreError(
                 f"cannot open {self.path}: it is not an imagebot state file; "
                 "point IMAGEBOT_DB (or --db) at the file the bot writes"
             )
-        self._tables = {name: self._reader.table(name) for name in _TABLES}
+        # Filled in place: the request log and the trail hold this same mapping.
+        self._tables.update((name, self._reader.table(name)) for name in TABLES)
         with self._guard("open"), self._reading():
-            self._recover_requests()
-            self._recover_events()
+            self._requests.recover()
+            self._trail.recover()
 
     # --- requests ---------------------------------------------------------------
 
@@ -225,21 +114,10 @@ class RequestStore:
         self._refuse_if_read_only(f"store request {request.id}")
         data = self._checked(request.to_dict(), f"request {request.id}")
         with self._lock, self._guard(f"store request {request.id}"):
-            requests = self._table("requests")
-            if request.id in requests:
+            if request.id in self._table("requests"):
                 raise StoreError(f"request {request.id} already exists in {self.path}")
 
-            try:
-                seq = self._next_request_seq()
-                self._table("request_log")[_key(seq)] = request.id
-                if not request.state.is_final:
-                    self._set_open([*self._open, request.id])
-                requests[request.id] = data
-                self._table("meta")["request_seq"] = seq
-                self._request_seq = seq
-            except BaseException:
-                self._request_seq = None  # re-read what reached the file
-                raise
+            self._requests.add(request.id, request.state, data)
         logger.debug("request %s stored in state %s", request.id, request.state)
 
     def get(self, request_id: str) -> ChangeRequest | None:
@@ -272,11 +150,7 @@ class RequestStore:
 
             data = self._checked(new.to_dict(), f"request {request_id}")
             with self._guard(f"store request {request_id}"):
-                try:
-                    self._write_request(request_id, new.state, data)
-                except BaseException:
-                    self._request_seq = None
-                    raise
+                self._requests.write(request_id, new.state, data)
             if current.state is not new.state:
                 logger.debug(
                     "request %s: %s -> %s", request_id, current.state, new.state
@@ -315,9 +189,7 @@ class RequestStore:
         """Requests still PREVIEWED or EXECUTING, oldest first (reads only those)."""
         with self._reading():
             with self._lock, self._guard("read open requests"):
-                if self._request_seq is None or self.read_only:
-                    self._recover_requests()
-                ids = list(self._open)
+                ids = self._requests.open_ids()
             found = [r for r in map(self.get, ids) if r is not None]
         open_now = [r for r in found if not r.state.is_final]
         return sorted(open_now, key=lambda r: r.created_at)
@@ -342,7 +214,7 @@ class RequestStore:
         """The last `limit` requests added, newest first."""
         with self._reading():
             with self._lock, self._guard("read recent requests"):
-                last = self._next_request_seq() - 1
+                last = self._requests.next_seq() - 1
             found: list[ChangeRequest] = []
             seen: set[str] = set()
             with self._guard("read recent requests"):
@@ -350,7 +222,7 @@ class RequestStore:
                 for seq in range(last, 0, -1):
                     if len(found) >= limit:
                         break
-                    request_id = log.get(_key(seq))
+                    request_id = log.get(seq_key(seq))
                     if request_id is None or request_id in seen:
                         continue
                     seen.add(request_id)
@@ -366,17 +238,7 @@ class RequestStore:
         self._refuse_if_read_only("record an audit event")
         data = self._checked(event.to_dict(), f"audit event of {event.request_id}")
         with self._lock, self._guard("record an audit event"):
-            try:
-                seq = self._next_event_seq()
-                self._table("events")[_key(seq)] = data
-                self._index_event(seq, event)
-                self._event_seq = seq
-                if seq - self._event_checkpoint >= _SEQ_CHECKPOINT:
-                    self._table("meta")["event_seq"] = seq
-                    self._event_checkpoint = seq
-            except BaseException:
-                self._event_seq = None
-                raise
+            self._trail.append(event, data)
 
     def events(
         self,
@@ -396,28 +258,17 @@ class RequestStore:
             return []
         with self._reading():
             with self._lock, self._guard("read the audit trail"):
-                last = self._next_event_seq() - 1
+                last = self._trail.next_seq() - 1
 
             with self._guard("read the audit trail"):
-                seqs = self._candidates(last, since, image_id, request_id)
-                exact = since is None and (image_id is None or request_id is None)
-                if newest_first:
-                    seqs = seqs[::-1]
-                if exact and limit is not None:
-                    seqs = seqs[:limit]
-
-                found: list[AuditEvent] = []
-                for event in self._load_events(seqs, last):
-                    if since is not None and event.at < since:
-                        continue
-                    if image_id is not None and event.image_id != image_id:
-                        continue
-                    if request_id is not None and event.request_id != request_id:
-                        continue
-                    found.append(event)
-                    if limit is not None and len(found) >= limit:
-                        break
-                return found
+                return self._trail.find(
+                    last,
+                    since=since,
+                    image_id=image_id,
+                    request_id=request_id,
+                    limit=limit,
+                    newest_first=newest_first,
+                )
 
     # --- life cycle -------------------------------------------------------------
 
@@ -427,14 +278,8 @@ class RequestStore:
             if self._closed:
                 return
             try:
-                seq = self._event_seq
-                if (
-                    not self.read_only
-                    and seq is not None
-                    and seq != self._event_checkpoint
-                ):
-                    with self._guard("close"):
-                        self._table("meta")["event_seq"] = seq
+                with self._guard("close"):
+                    self._trail.save_counter()
             finally:
                 self._closed = True
                 error = self._close_tables()
@@ -472,196 +317,12 @@ class RequestStore:
 
     def _checked(self, data: dict[str, Any], what: str) -> dict[str, Any]:
         try:
-            _encode(data)
+            encode(data)
         except (TypeError, ValueError) as exc:
             raise StoreError(
                 f"cannot store {what}: {exc}; nothing was written"
             ) from exc
         return data
-
-    def _write_request(self, request_id: str, state: State, data: Any) -> None:
-        # The file's open list stays a superset of the open requests: grow it
-        # before the request is written, shrink it after.
-        if not state.is_final and request_id not in self._open:
-            self._set_open([*self._open, request_id])
-        self._table("requests")[request_id] = data
-        if state.is_final and request_id in self._open:
-            self._set_open([i for i in self._open if i != request_id])
-
-    def _set_open(self, ids: list[str]) -> None:
-        self._table("meta")["open"] = ids
-        self._open = ids
-
-    def _next_request_seq(self) -> int:
-        if self._request_seq is None or self.read_only:
-            self._recover_requests()
-        assert self._request_seq is not None
-        return self._request_seq + 1
-
-    def _next_event_seq(self) -> int:
-        if self._event_seq is None or self.read_only:
-            self._recover_events()
-        assert self._event_seq is not None
-        return self._event_seq + 1
-
-    def _recover_requests(self) -> None:
-        """Read the request counter and open list, finishing an interrupted add."""
-        meta, log = self._table("meta"), self._table("request_log")
-        requests = self._table("requests")
-        seq = int(meta.get("request_seq", 0))
-        stored_open: list[str] = list(meta.get("open", []))
-        candidates = list(stored_open)
-        while (request_id := log.get(_key(seq + 1))) is not None:
-            seq += 1
-            candidates.append(request_id)
-
-        still_open = []
-        for request_id in dict.fromkeys(candidates):
-            data = requests.get(request_id)
-            if data is not None and not State(data["state"]).is_final:
-                still_open.append(request_id)
-        self._open = still_open
-        self._request_seq = seq
-        if self.read_only:
-            return
-        if still_open != stored_open:
-            meta["open"] = still_open
-        if seq != int(meta.get("request_seq", 0)):
-            meta["request_seq"] = seq
-
-    def _recover_events(self) -> None:
-        """Find the last event from the checkpoint on and index any left unindexed."""
-        if self.read_only:
-            self._catch_up_events()
-            return
-        events = self._table("events")
-        seq = checkpoint = int(self._table("meta").get("event_seq", 0))
-        self._pages.clear()
-        self._time_top = None
-        while (data := events.get(_key(seq + 1))) is not None:
-            seq += 1
-            self._index_event(seq, AuditEvent.from_dict(data))
-        if seq != checkpoint:
-            self._table("meta")["event_seq"] = seq
-        self._event_seq = self._event_checkpoint = seq
-
-    def _catch_up_events(self) -> None:
-        """Find the last event without writing: keep those past the checkpoint here.
-
-        Events up to meta["event_seq"] are indexed, since the writer saves that
-        counter only after indexing; later ones may not be, after a crash.
-        """
-        events = self._table("events")
-        checkpoint = int(self._table("meta").get("event_seq", 0))
-        self._tail = {s: e for s, e in self._tail.items() if s > checkpoint}
-        seq = max(checkpoint, self._event_seq or 0)
-        while (data := events.get(_key(seq + 1))) is not None:
-            seq += 1
-            self._tail[seq] = AuditEvent.from_dict(data)
-        self._event_seq = seq
-
-    def _index_event(self, seq: int, event: AuditEvent) -> None:
-        """Add `seq` to its image's, request's and time page's index (idempotent)."""
-        self._append_to_index("i", event.image_id, seq)
-        self._append_to_index("r", event.request_id, seq)
-
-        page = (seq - 1) // _TIME_PAGE
-        if self._time_top is None or self._time_top[0] != page:
-            top = self._table("event_index").get(f"t/{page:06d}")
-            self._time_top = (page, float("-inf") if top is None else float(top))
-        if event.at > self._time_top[1]:
-            self._table("event_index")[f"t/{page:06d}"] = event.at
-            self._time_top = (page, event.at)
-
-    def _append_to_index(self, kind: str, name: str, seq: int) -> None:
-        index = self._table("event_index")
-        cache_key = f"{kind}/{name}"
-        cached = self._pages.pop(cache_key, None)
-        if cached is None:
-            page = 0
-            while _page_key(kind, name, page + 1) in index:
-                page += 1
-            cached = (page, list(index.get(_page_key(kind, name, page), [])))
-        page, seqs = cached
-
-        if not seqs or seqs[-1] < seq:
-            if len(seqs) >= _INDEX_PAGE:
-                page, seqs = page + 1, []
-            seqs = [*seqs, seq]
-            index[_page_key(kind, name, page)] = seqs
-        self._pages[cache_key] = (page, seqs)
-        if len(self._pages) > _CACHED_PAGES:
-            del self._pages[next(iter(self._pages))]
-
-    def _candidates(
-        self,
-        last: int,
-        since: float | None,
-        image_id: str | None,
-        request_id: str | None,
-    ) -> list[int]:
-        """Event seqs that may match, oldest first, from the cheapest index."""
-        seqs = self._indexed_candidates(last, since, image_id, request_id)
-        tail = [
-            seq
-            for seq, event in self._tail.items()
-            if seq <= last
-            and (since is None or event.at >= since)
-            and (image_id is None or event.image_id == image_id)
-            and (request_id is None or event.request_id == request_id)
-        ]
-        return sorted({*seqs, *tail}) if tail else seqs
-
-    def _indexed_candidates(
-        self,
-        last: int,
-        since: float | None,
-        image_id: str | None,
-        request_id: str | None,
-    ) -> list[int]:
-        if request_id is not None:
-            return [s for s in self._indexed("r", request_id) if s <= last]
-        if image_id is not None:
-            return [s for s in self._indexed("i", image_id) if s <= last]
-        if since is None:
-            return list(range(1, last + 1))
-
-        index = self._table("event_index")
-        seqs: list[int] = []
-        for page in range((last + _TIME_PAGE - 1) // _TIME_PAGE):
-            top = index.get(f"t/{page:06d}")
-            if top is None or top >= since:
-                first = page * _TIME_PAGE + 1
-                seqs.extend(range(first, min(last, first + _TIME_PAGE - 1) + 1))
-        return seqs
-
-    def _indexed(self, kind: str, name: str) -> list[int]:
-        index = self._table("event_index")
-        seqs: list[int] = []
-        page = 0
-        while (chunk := index.get(_page_key(kind, name, page))) is not None:
-            seqs.extend(chunk)
-            page += 1
-        return seqs
-
-    def _load_events(self, seqs: Sequence[int], last: int) -> Iterator[AuditEvent]:
-        """Decode the events at `seqs`, in that order, out of `last` in all."""
-        events = self._table("events")
-        if len(seqs) * _POINT_READ_COST <= last:
-            for seq in seqs:
-                data = events.get(_key(seq))
-                if data is not None:
-                    yield AuditEvent.from_dict(data)
-            return
-
-        wanted = set(seqs)
-        by_seq: dict[int, Any] = {}
-        for key, data in events.items():
-            if int(key) in wanted:
-                by_seq[int(key)] = data
-        for seq in seqs:
-            if seq in by_seq:
-                yield AuditEvent.from_dict(by_seq[seq])
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
@@ -671,7 +332,7 @@ class RequestStore:
             )
         try:
             yield
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             raise self._error(action, exc) from exc
 
     def _error(self, action: str, exc: BaseException) -> StoreError:
@@ -701,7 +362,7 @@ class RequestStore:
         for owner in owners:
             try:
                 owner.close()
-            except _DRIVER_ERRORS as exc:
+            except DRIVER_ERRORS as exc:
                 first = first or exc
         self._tables.clear()
         self._reader = None
