@@ -16,13 +16,14 @@ import pytest
 import yaml
 
 from bot import config, policy
+from bot.sandbox import slack_client
 from bot.sandbox.ecs_emulator import (
     DEMO_ACCESS_KEY_ID,
     DEMO_ACCESS_KEY_SECRET,
     EcsEmulator,
 )
 from bot.sandbox.fake_slack import FakeSlack
-from tests.harness import CHANNEL, buttons, message_text, post, sign
+from tests.harness import CHANNEL, buttons, message_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -226,25 +227,26 @@ def test_sigterm_lets_an_executing_change_finish_and_report(
     try:
         _wait_healthy(port)
         url = f"http://127.0.0.1:{port}/slack/events"
-        body = (
-            "command=%2Fimage&text=set+m-plain0001+name%3Dduring-shutdown"
-            f"&user_id=UALICE&channel_id={CHANNEL}"
-            f"&response_url={slack.response_url('cmd')}"
+        body = slack_client.command_body(
+            "set m-plain0001 name=during-shutdown",
+            user="UALICE",
+            channel=CHANNEL,
+            response_url=slack.response_url("cmd"),
         )
-        assert post(url, body, sign(body, secret="s3cret")).status == 200
+        assert slack_client.post(url, body, "s3cret").status == 200
         slack.wait_for("chat.postMessage", timeout=30)
         root = slack.messages(CHANNEL)[-1]
         emulator.inject("ModifyImageAttribute", "latency", latency_ms=1500)
 
-        payload = (
-            '{"type":"block_actions","user":{"id":"UALICE"},"team":{"id":"T"},'
-            f'"channel":{{"id":"{CHANNEL}"}},"response_url":"{slack.response_url("c")}",'
-            '"actions":[{"action_id":"imagebot:apply","value":"'
-            + buttons(root)["apply"]["value"]
-            + '","type":"button"}]}'
+        click = slack_client.block_actions_body(
+            "imagebot:apply",
+            buttons(root)["apply"]["value"],
+            user="UALICE",
+            channel=CHANNEL,
+            message_ts=root.ts,
+            response_url=slack.response_url("click"),
         )
-        click = "payload=" + urllib.request.quote(payload)
-        assert post(url, click, sign(click, secret="s3cret")).status == 200
+        assert slack_client.post(url, click, "s3cret").status == 200
         _wait_for(lambda: emulator.count("ModifyImageAttribute", dry_run=False) == 1)
         process.send_signal(signal.SIGTERM)
 
